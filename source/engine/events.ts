@@ -94,4 +94,9 @@ export interface SessionUI {
   approve(plan: Plan): Promise<boolean | typeof CANCELLED>;
   /** Ask to confirm one risky action (e.g. remove a stale node, delete created resources). */
   confirm(question: string): Promise<boolean | typeof CANCELLED>;
+  /**
+   * Ask for a secret the service only returns masked (a linked service's SecureString), so a
+   * rewrite can keep it. Input is hidden; the value is registered with the redactor at once.
+   */
+  askSecret(question: string): Promise<string | typeof CANCELLED>;
 }
