@@ -1,0 +1,142 @@
+/**
+ * What the remediation steps share: the target, the clients, what detect found, what the plan
+ * decided, and what earlier steps produced for later ones.
+ */
+import type { AzureClients } from '../azure/types.js';
+import type { SessionUI } from '../engine/events.js';
+import type { Target } from '../engine/types.js';
+
+/** Where a connection's traffic leaves from, and what it needs. */
+export type Classification =
+  /** An internet API reached from the managed runtime: needs the SHIR. */
+  | 'external-api'
+  /** An Azure PaaS service with Private Link: a managed private endpoint is the better remedy. */
+  | 'azure-private-link'
+  /** Already on a healthy self-hosted runtime. */
+  | 'on-shir'
+  /** Nothing outside the workspace (or nothing this tool understands). */
+  | 'internal';
+
+export interface WorkspacePosture {
+  name: string;
+  id: string;
+  location: string;
+  managedVirtualNetwork?: string;
+  preventDataExfiltration?: boolean;
+  allowedAadTenantIdsForLinking: string[];
+  publicNetworkAccess?: string;
+  devEndpoint?: string;
+  isDepLocked: boolean;
+}
+
+export interface NodeView {
+  nodeName: string;
+  machineName?: string;
+  status: string;
+  version?: string;
+  versionStatus?: string;
+  capabilities: Record<string, string>;
+}
+
+export interface RuntimeView {
+  name: string;
+  type: 'Managed' | 'SelfHosted';
+  state?: string;
+  /** Carries linkedInfo: a shared runtime, which Synapse does not support (F05). */
+  isShared: boolean;
+  nodes: NodeView[];
+  autoUpdate?: string;
+  latestVersion?: string;
+}
+
+export interface LinkedServiceView {
+  name: string;
+  type: string;
+  /** `connectVia.referenceName`, absent when the default (managed) runtime is used. */
+  connectVia?: string;
+  url?: string;
+  etag?: string;
+  /** The exact body the dev endpoint returned, for the backup. */
+  rawBody: string;
+  /** JSON pointers (under `properties`) of SecureString values the service returned masked. */
+  maskedSecrets: string[];
+  classification: Classification;
+}
+
+export interface WebActivityView {
+  name: string;
+  url?: string;
+  connectVia?: string;
+  linkedServiceName?: string;
+}
+
+export interface PipelineView {
+  name: string;
+  etag?: string;
+  rawBody: string;
+  webActivities: WebActivityView[];
+  classification: Classification;
+}
+
+export interface VmView {
+  name: string;
+  id: string;
+  location: string;
+  osType?: string;
+  subnetId?: string;
+  /** Known from the subnet: NAT gateway, public IP or default outbound access. */
+  hasEgress?: boolean;
+  tags: Record<string, string>;
+}
+
+export interface Inventory {
+  workspace: WorkspacePosture;
+  runtimes: RuntimeView[];
+  linkedServices: LinkedServiceView[];
+  pipelines: PipelineView[];
+  vms: VmView[];
+}
+
+export interface HostDecision {
+  mode: 'create' | 'reuse-vm' | 'reuse-runtime';
+  vmName: string;
+  /** Add egress to the VM's subnet (F17), and how. */
+  egress?: 'nat-gateway' | 'public-ip';
+}
+
+export interface Decisions {
+  runtimeName: string;
+  isRuntimeNew: boolean;
+  host: HostDecision;
+  nodeName: string;
+  /** Offline nodes with our node name to remove first (F14). */
+  staleNodes: string[];
+  linkedServicesToRewire: string[];
+  pipelinesToRewire: string[];
+  apiUrl?: string;
+}
+
+/** Values a step hands to its dependants; each set by exactly one step. */
+export interface Produced {
+  vmId?: string;
+  runtimeId?: string;
+  /** Never journaled, never emitted: lives only in memory for the install step. */
+  authKey?: string;
+  isNodeOnline?: boolean;
+}
+
+/** Supplies a masked secret's real value so a rewrite can keep it. */
+export interface SecretSource {
+  /** `key` is `<linkedService>:<JSON pointer under properties>`. */
+  resolve(key: string): Promise<string | undefined>;
+}
+
+export interface FixContext {
+  target: Target;
+  clients: AzureClients;
+  ui: SessionUI;
+  secrets: SecretSource;
+  inventory: Inventory;
+  decisions: Decisions;
+  produced: Produced;
+}
