@@ -5,7 +5,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 /** Builds a fresh string shaped like an integration runtime auth key (AZURE-WIRE.md). */
-export function makeAuthKey(workspace = 'ws-test', host = 'sb-test.servicebus.windows.net'): string {
+export function makeAuthKey(
+  workspace = 'ws-test',
+  host = 'sb-test.servicebus.windows.net',
+): string {
   const parts = ['IR', randomUUID(), workspace, `ServiceEndpoint=${host}`];
   return [...parts, randomBytes(24).toString('base64')].join('@');
 }
