@@ -47,6 +47,8 @@ export interface RuntimeView {
   nodes: NodeView[];
   autoUpdate?: string;
   latestVersion?: string;
+  /** `getStatus` serviceUrls: hosts the nodes must reach (the probe uses them). */
+  serviceUrls?: string[];
 }
 
 export interface LinkedServiceView {
@@ -123,6 +125,22 @@ export interface Produced {
   /** Never journaled, never emitted: lives only in memory for the install step. */
   authKey?: string;
   isNodeOnline?: boolean;
+  /** The subnet the new or reused VM sits in (network step). */
+  subnetId?: string;
+  /** The install script's output, already redacted, for the online step's diagnosis. */
+  installOutput?: string;
+}
+
+/** Knobs for waits and retries of the host steps; defaults suit real Azure. */
+export interface InfrastructureTuning {
+  /** How long the online step waits for the node to report Online (default 10 min). */
+  onlineDeadlineMs?: number;
+  /** Interval between getStatus polls and long-running-operation polls (default 5 s). */
+  pollIntervalMs?: number;
+  /** Waits before each retry of an install that hit MSI 1618 (default 30 s, 60 s, 120 s). */
+  installRetryDelaysMs?: number[];
+  /** Folder holding install-shir.ps1 and the other VM scripts (default: the package's). */
+  scriptsDir?: string;
 }
 
 /** Supplies a masked secret's real value so a rewrite can keep it. */
@@ -139,4 +157,6 @@ export interface FixContext {
   inventory: Inventory;
   decisions: Decisions;
   produced: Produced;
+  /** Optional timing overrides for the host steps (tests shorten them). */
+  tuning?: InfrastructureTuning;
 }
