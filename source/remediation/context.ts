@@ -70,6 +70,9 @@ export interface WebActivityView {
   url?: string;
   connectVia?: string;
   linkedServiceName?: string;
+  /** JSON pointer of the activity under the pipeline's `properties`. */
+  pointer?: string;
+  classification?: Classification;
 }
 
 export interface PipelineView {
@@ -129,6 +132,21 @@ export interface Produced {
   subnetId?: string;
   /** The install script's output, already redacted, for the online step's diagnosis. */
   installOutput?: string;
+  /** The end-to-end test's result (prove step). */
+  e2e?: EndToEndResult;
+}
+
+/** How the end-to-end pipeline run through the SHIR went. */
+export interface EndToEndResult {
+  isPassing: boolean;
+  /** `succeeded`, `timeout` (the API did not answer in time) or `failed`. */
+  status: 'succeeded' | 'timeout' | 'failed';
+  runtimeName: string;
+  apiUrl: string;
+  statusCode?: number;
+  durationMs?: number;
+  runId?: string;
+  detail: string;
 }
 
 /** Knobs for waits and retries of the host steps; defaults suit real Azure. */
