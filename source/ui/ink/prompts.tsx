@@ -1,0 +1,78 @@
+/**
+ * The questions the Ink UI asks. Approval and confirmation need an explicit `y`: Enter alone
+ * answers nothing, so a stray key press never applies a plan. Esc cancels. Secrets are typed
+ * into a hidden input.
+ */
+import { PasswordInput } from '@inkjs/ui';
+import { Box, Text, useInput } from 'ink';
+import { CANCELLED } from '../../engine/events.js';
+import type { Prompt } from '../model.js';
+
+/** What a prompt resolves with. */
+export type PromptAnswer = boolean | string | typeof CANCELLED;
+
+export interface PromptProps {
+  prompt: Prompt;
+  onAnswer(answer: PromptAnswer): void;
+}
+
+export function PromptView({ prompt, onAnswer }: PromptProps) {
+  if (prompt.kind === 'secret') {
+    return <SecretPrompt question={prompt.question} onAnswer={onAnswer} />;
+  }
+
+  const question = prompt.kind === 'approve' ? 'Apply this plan?' : prompt.question;
+
+  return <YesNoPrompt question={question} onAnswer={onAnswer} />;
+}
+
+interface QuestionProps {
+  question: string;
+  onAnswer: PromptProps['onAnswer'];
+}
+
+function YesNoPrompt({ question, onAnswer }: QuestionProps) {
+  useInput((input, key) => {
+    if (key.escape) return onAnswer(CANCELLED);
+
+    const letter = input.toLowerCase();
+    if (letter === 'y') return onAnswer(true);
+    if (letter === 'n') onAnswer(false);
+  });
+
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text>
+        <Text color="cyan" bold>
+          ?{' '}
+        </Text>
+        <Text bold>{question}</Text> <Text dimColor>[y/n]</Text>
+      </Text>
+      <Text dimColor>
+        Press y to go ahead, n to stop (Esc cancels). Enter alone does nothing.
+      </Text>
+    </Box>
+  );
+}
+
+function SecretPrompt({ question, onAnswer }: QuestionProps) {
+  useInput((_input, key) => {
+    if (key.escape) onAnswer(CANCELLED);
+  });
+
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text>
+        <Text color="cyan" bold>
+          ?{' '}
+        </Text>
+        <Text bold>{question}</Text>
+      </Text>
+      <Box>
+        <Text dimColor>{'  '}secret (hidden): </Text>
+        <PasswordInput placeholder="type, then Enter" onSubmit={(value) => onAnswer(value)} />
+      </Box>
+      <Text dimColor>The value stays in memory for this session only. Esc cancels.</Text>
+    </Box>
+  );
+}

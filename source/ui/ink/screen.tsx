@@ -1,0 +1,105 @@
+/**
+ * The whole Ink screen as a pure function of the session state and the clock, and the App
+ * that binds it to the store, ticks the clock while steps run and turns Ctrl-C into an
+ * interrupt request.
+ */
+import { Spinner } from '@inkjs/ui';
+import { Box, Static, Text, useInput } from 'ink';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { SessionState } from '../model.js';
+import type { SessionStore } from '../store.js';
+import { PromptView, type PromptAnswer } from './prompts.js';
+import { SummaryView } from './summary.js';
+import { CheckList, LogLines, TaskList } from './tasks.js';
+import { PlanView, TranscriptView } from './transcript.js';
+
+/** How often elapsed times tick while a step runs. */
+const TICK_MS = 250;
+
+export interface ScreenProps {
+  state: SessionState;
+  /** Epoch milliseconds used for the elapsed time of running steps. */
+  now: number;
+  onAnswer(answer: PromptAnswer): void;
+}
+
+export function Screen({ state, now, onAnswer }: ScreenProps) {
+  const blocks = state.transcript.map((block, index) => ({ block, index }));
+
+  return (
+    <>
+      <Static items={blocks}>
+        {({ block, index }) => <TranscriptView key={index} block={block} />}
+      </Static>
+      <LiveArea state={state} now={now} onAnswer={onAnswer} />
+    </>
+  );
+}
+
+function LiveArea({ state, now, onAnswer }: ScreenProps) {
+  return (
+    <Box flexDirection="column">
+      {state.pendingPlan === undefined ? null : (
+        <Box marginTop={1}>
+          <PlanView plan={state.pendingPlan} />
+        </Box>
+      )}
+      {state.prompt === undefined ? null : <PromptView prompt={state.prompt} onAnswer={onAnswer} />}
+      <TaskList steps={state.steps} now={now} />
+      <CheckList checks={state.checks} />
+      <LogLines logs={state.logs} />
+      {isBusy(state) ? <Spinner label={busyLabel(state)} /> : null}
+      {state.summary === undefined ? null : (
+        <SummaryView summary={state.summary} exitCode={state.exitCode ?? 0} />
+      )}
+    </Box>
+  );
+}
+
+/** Waiting on the core with nothing else moving on screen. */
+function isBusy(state: SessionState): boolean {
+  if (state.summary !== undefined || state.prompt !== undefined) return false;
+  if (state.pendingPlan !== undefined) return false;
+
+  return !state.steps.some((step) => step.status === 'running');
+}
+
+function busyLabel(state: SessionState): string {
+  if (state.header === undefined) return `Starting shir-doctor ${state.command}…`;
+  if (state.steps.length === 0) return 'Inspecting the workspace…';
+
+  return 'Working…';
+}
+
+export interface AppProps {
+  store: SessionStore;
+  onAnswer(answer: PromptAnswer): void;
+  onInterrupt(): void;
+}
+
+export function App({ store, onAnswer, onInterrupt }: AppProps) {
+  const state = useSyncExternalStore(store.subscribe, store.getState);
+  const isTicking = state.steps.some((step) => step.status === 'running');
+  const now = useNow(isTicking);
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') onInterrupt();
+  });
+
+  return <Screen state={state} now={now} onAnswer={onAnswer} />;
+}
+
+function useNow(isTicking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+
+  useEffect(() => {
+    if (!isTicking) return undefined;
+
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), TICK_MS);
+
+    return () => clearInterval(timer);
+  }, [isTicking]);
+
+  return now;
+}

@@ -1,0 +1,112 @@
+/**
+ * The settled blocks printed once above the live area: the session header, each finding with
+ * its evidence, and a decided plan.
+ */
+import { Box, Text } from 'ink';
+import type { Finding, Plan, PlanAction, PlanItem, Severity } from '../../engine/types.js';
+import { formatTally, PLAN_MARK } from '../format.js';
+import type { PlanDecision, SessionHeader, TranscriptBlock } from '../model.js';
+
+const SEVERITY_ICON: Record<Severity, { icon: string; color: string }> = {
+  ok: { icon: '✔', color: 'green' },
+  info: { icon: 'ℹ', color: 'blue' },
+  warning: { icon: '⚠', color: 'yellow' },
+  problem: { icon: '✘', color: 'red' },
+};
+
+const ACTION_COLOR: Record<PlanAction, string> = {
+  create: 'green',
+  update: 'yellow',
+  delete: 'red',
+  keep: 'gray',
+};
+
+const DECISION_TEXT: Record<PlanDecision, string> = {
+  'no-changes': 'No changes: everything already matches the plan.',
+  approved: 'Plan approved.',
+  declined: 'Plan not applied: nothing changed.',
+};
+
+export function TranscriptView({ block }: { block: TranscriptBlock }) {
+  if (block.kind === 'header') return <HeaderView header={block.header} />;
+  if (block.kind === 'finding') return <FindingView finding={block.finding} />;
+
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <PlanView plan={block.plan} />
+      <Text dimColor>{DECISION_TEXT[block.decision]}</Text>
+    </Box>
+  );
+}
+
+export function HeaderView({ header }: { header: SessionHeader }) {
+  const { target } = header;
+
+  return (
+    <Box flexDirection="column" marginBottom={1}>
+      <Text>
+        <Text bold>shir-doctor {header.command}</Text>
+        <Text dimColor> · </Text>
+        <Text color={header.mode === 'sandbox' ? 'magenta' : 'cyan'}>{header.mode}</Text>
+        <Text dimColor> · session {header.sessionId}</Text>
+        {header.isResumed ? <Text color="yellow"> (resumed)</Text> : null}
+      </Text>
+      <Text dimColor>
+        workspace <Text bold>{target.workspaceName}</Text> · resource group{' '}
+        {target.resourceGroup} · subscription {target.subscriptionId}
+      </Text>
+    </Box>
+  );
+}
+
+export function FindingView({ finding }: { finding: Finding }) {
+  const { icon, color } = SEVERITY_ICON[finding.severity];
+
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text color={color}>{icon}</Text> {finding.title}
+      </Text>
+      {finding.evidence.map((line, index) => (
+        <Text key={index} dimColor>
+          {'    '}· {line}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+/** The Terraform-style plan: a coloured mark per item, its evidence, then the tally. */
+export function PlanView({ plan }: { plan: Plan }) {
+  return (
+    <Box flexDirection="column">
+      <Text bold>Plan</Text>
+      {plan.items.map((item, index) => (
+        <PlanItemView key={index} item={item} />
+      ))}
+      <Text bold>{formatTally(plan)}</Text>
+    </Box>
+  );
+}
+
+function PlanItemView({ item }: { item: PlanItem }) {
+  const color = ACTION_COLOR[item.action];
+
+  return (
+    <Box flexDirection="column">
+      <Text>
+        {'  '}
+        <Text color={color} bold>
+          {PLAN_MARK[item.action]}
+        </Text>{' '}
+        <Text dimColor>{item.kind}</Text> <Text bold>{item.name}</Text>
+        {item.detail ? <Text color={color}> {item.detail}</Text> : null}
+      </Text>
+      {item.evidence.map((line, index) => (
+        <Text key={index} dimColor>
+          {'      '}because {line}
+        </Text>
+      ))}
+    </Box>
+  );
+}

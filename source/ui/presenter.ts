@@ -1,0 +1,35 @@
+/**
+ * What every presenter offers the CLI: the SessionUI the core talks to, plus the few things
+ * only the CLI needs (Ctrl-C wiring, closing the screen).
+ */
+import type { DoctorEvent, EventInput, SessionUI } from '../engine/events.js';
+
+/** A SessionUI the CLI can also interrupt and close. */
+export interface Presenter extends SessionUI {
+  /**
+   * Registers the Ctrl-C handler. Ink reads Ctrl-C as a key in raw mode (no SIGINT reaches the
+   * process), so the Ink presenter calls it; the others never do and the CLI listens for SIGINT.
+   */
+  onInterrupt(handler: () => void): void;
+  /** Answers every open prompt with CANCELLED (the session is being interrupted). */
+  cancelPrompts(): void;
+  /** Titles of steps still running, to say what an interrupt is waiting for. */
+  runningSteps(): string[];
+  /** Shows a usage or start-up error that happened outside a session. */
+  showError(what: string, fix: string): void;
+  /** Leaves the final screen in place and releases the terminal. */
+  close(): Promise<void>;
+}
+
+/** Adds the timestamp when the caller did not (the core's bus stamps its own events). */
+export function stamp(input: EventInput): DoctorEvent {
+  const candidate = input as EventInput & { at?: string };
+  if (typeof candidate.at === 'string') return candidate as DoctorEvent;
+
+  return { ...input, at: new Date().toISOString() } as DoctorEvent;
+}
+
+/** The part of a writable stream presenters use; tests pass a collector. */
+export interface TextSink {
+  write(text: string): unknown;
+}
