@@ -2,7 +2,12 @@
  * An in-memory Journal for unit tests of steps and the runner: records every call so a test
  * can assert what was journaled, in order.
  */
-import type { BackedUpKind, ChangeIntent, ChangeResult, Journal } from '../../source/engine/step.js';
+import type {
+  BackedUpKind,
+  ChangeIntent,
+  ChangeResult,
+  Journal,
+} from '../../source/engine/step.js';
 
 /** One recorded journal call. */
 export type MemoryJournalEntry =
