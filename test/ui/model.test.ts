@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import {
+  initialState,
+  reduce,
+  runningStepTitles,
+  type SessionState,
+} from '../../source/ui/model.js';
+import type { DoctorEvent } from '../../source/engine/events.js';
+import { afterApproval, beforeApproval, fullRun, plan } from './fixture.js';
+
+const replay = (events: DoctorEvent[], state: SessionState = initialState('fix')): SessionState =>
+  events.reduce(reduce, state);
+
+describe('session reducer', () => {
+  it('keeps a plan with changes pending until it is decided', () => {
+    const state = replay(beforeApproval);
+
+    expect(state.pendingPlan).toEqual(plan);
+    expect(state.transcript.map((block) => block.kind)).toEqual(['header', 'finding']);
+  });
+
+  it('moves the approved plan to the transcript in order', () => {
+    const state = replay(fullRun);
+
+    expect(state.pendingPlan).toBeUndefined();
+    expect(state.transcript.map((block) => block.kind)).toEqual(['header', 'finding', 'plan']);
+    expect(state.transcript[2]).toMatchObject({ kind: 'plan', decision: 'approved' });
+  });
+
+  it('settles a plan without changes at once', () => {
+    const keepOnly = { items: [{ ...plan.items[4]! }] };
+    const state = reduce(initialState('fix'), { type: 'plan.ready', plan: keepOnly, at: 'x' });
+
+    expect(state.pendingPlan).toBeUndefined();
+    expect(state.transcript[0]).toMatchObject({ kind: 'plan', decision: 'no-changes' });
+  });
+
+  it('tracks each step through its states with the title from step.started', () => {
+    const state = replay(fullRun);
+    const byId = Object.fromEntries(state.steps.map((step) => [step.id, step]));
+
+    expect(byId.runtime).toEqual({
+      status: 'succeeded', id: 'runtime', title: 'Create the runtime', summary: 'created',
+      elapsedMs: 1200,
+    });
+    expect(byId.probe).toMatchObject({ status: 'skipped', reason: 'not needed' });
+    expect(state.steps.map((step) => step.id)).toEqual(['runtime', 'vm', 'probe']);
+  });
+
+  it('reports running steps and their latest progress', () => {
+    const state = replay([...beforeApproval, ...afterApproval.slice(0, 4)]);
+
+    expect(runningStepTitles(state)).toEqual(['Create the runtime', 'Provision the VM']);
+    expect(state.steps[1]).toMatchObject({ status: 'running', progress: 'provisioning' });
+  });
+
+  it('records a failed step with its error and keeps its title', () => {
+    const error = {
+      code: 'x', what: 'VM quota exceeded', fix: 'ask for quota', exitCode: 5 as const,
+    };
+    const state = replay([
+      { type: 'step.started', stepId: 'vm', title: 'Provision the VM', at: '2026-01-01T00:00:00Z' },
+      { type: 'step.failed', stepId: 'vm', error, elapsedMs: 5, at: '2026-01-01T00:00:01Z' },
+    ]);
+
+    expect(state.steps[0]).toEqual({
+      status: 'failed', id: 'vm', title: 'Provision the VM', error, elapsedMs: 5,
+    });
+  });
+
+  it('counts retries, keeps checks and only the latest non-debug logs', () => {
+    const logs: DoctorEvent[] = ['a', 'b', 'c', 'd', 'e'].map((message) => ({
+      type: 'log', level: 'info', message, at: 'x',
+    }));
+    const state = replay([
+      ...fullRun,
+      { type: 'log', level: 'debug', message: 'hidden', at: 'x' },
+      ...logs,
+      { type: 'check', name: 'runtime online', isPassing: false, detail: 'Limited', at: 'x' },
+    ]);
+
+    expect(state.retries).toBe(1);
+    expect(state.logs.map((line) => line.message)).toEqual(['b', 'c', 'd', 'e']);
+    expect(state.checks).toEqual([{ name: 'runtime online', isPassing: false, detail: 'Limited' }]);
+  });
+
+  it('declines the plan when the approval prompt closes with no', () => {
+    const opened = reduce(replay(beforeApproval), {
+      type: 'prompt.opened', prompt: { kind: 'approve', plan },
+    });
+    const closed = reduce(opened, { type: 'prompt.closed', isApproved: false });
+
+    expect(opened.prompt?.kind).toBe('approve');
+    expect(closed.prompt).toBeUndefined();
+    expect(closed.transcript.at(-1)).toMatchObject({ kind: 'plan', decision: 'declined' });
+  });
+
+  it('keeps the summary and exit code of session.finished', () => {
+    const state = replay(fullRun);
+
+    expect(state.summary?.outcome).toBe('fixed');
+    expect(state.exitCode).toBe(0);
+  });
+});
