@@ -1,0 +1,373 @@
+/**
+ * The self-hosted integration runtime: create it, fetch its key, clear stale nodes, read and
+ * diagnose its status.
+ *
+ * Policy:
+ * - A runtime whose body carries `linkedInfo` is a shared (linked) runtime, which Synapse does
+ *   not support: never reuse it (F05).
+ * - A runtime has at most four nodes: one that already has four and none of them ours gets no
+ *   fifth (F15).
+ * - The auth key is registered with the redactor the moment it arrives and lives only in
+ *   `context.produced.authKey`; it is never journaled, emitted or returned in a summary.
+ * - An Offline node with our node name is removed only when the approved plan lists it (F14).
+ */
+import type { AzureClients } from '../azure/types.js';
+import { DoctorError } from '../engine/errors.js';
+import { registerSecret } from '../engine/redact.js';
+import type { Step, StepIO, StepOutcome } from '../engine/step.js';
+import type { Finding, Target } from '../engine/types.js';
+import type { FixContext, NodeView, RuntimeView } from './context.js';
+import { asDoctorError, isNotFound, journaled } from './resources.js';
+
+/** Synapse allows at most this many nodes per self-hosted runtime. */
+export const MAX_NODES = 4;
+
+/** Reads a runtime and, when self-hosted, its status; undefined when it does not exist. */
+export async function readRuntimeStatus(
+  clients: AzureClients,
+  target: Target,
+  runtimeName: string,
+): Promise<RuntimeView | undefined> {
+  const { resourceGroup, workspaceName } = target;
+  let resource;
+  try {
+    resource = await clients.synapse.integrationRuntimes.get(resourceGroup, workspaceName,
+      runtimeName);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw asDoctorError(error, 'read the integration runtime', runtimeName);
+  }
+
+  const properties = resource.properties as { type?: string; linkedInfo?: unknown } | undefined;
+  const type = properties?.type === 'SelfHosted' ? 'SelfHosted' : 'Managed';
+  const view: RuntimeView = { name: runtimeName, type, isShared: !!properties?.linkedInfo,
+    nodes: [] };
+  if (type !== 'SelfHosted') return view;
+
+  return { ...view, ...(await readStatus(clients, target, runtimeName)) };
+}
+
+async function readStatus(
+  clients: AzureClients,
+  target: Target,
+  runtimeName: string,
+): Promise<Partial<RuntimeView>> {
+  let response;
+  try {
+    response = await clients.synapse.integrationRuntimeStatusOperations.get(
+      target.resourceGroup, target.workspaceName, runtimeName);
+  } catch (error) {
+    throw asDoctorError(error, 'read the integration runtime status', runtimeName);
+  }
+  return toStatusView(response.properties as unknown as Record<string, unknown>);
+}
+
+/** Maps the SDK's (flattened) status object to the parts of a RuntimeView it fills. */
+export function toStatusView(status: Record<string, unknown>): Partial<RuntimeView> {
+  const nodes = Array.isArray(status.nodes) ? status.nodes : [];
+  return {
+    state: asString(status.state),
+    autoUpdate: asString(status.autoUpdate),
+    latestVersion: asString(status.latestVersion),
+    serviceUrls: Array.isArray(status.serviceUrls) ? status.serviceUrls.map(String) : [],
+    nodes: nodes.map((node) => toNodeView(node as Record<string, unknown>)),
+  };
+}
+
+function toNodeView(node: Record<string, unknown>): NodeView {
+  const capabilities = (node.capabilities ?? {}) as Record<string, unknown>;
+  return {
+    nodeName: asString(node.nodeName) ?? '',
+    machineName: asString(node.machineName),
+    status: asString(node.status) ?? 'Unknown',
+    version: asString(node.version),
+    versionStatus: asString(node.versionStatus),
+    capabilities: Object.fromEntries(
+      Object.entries(capabilities).map(([key, value]) => [key, String(value)]),
+    ),
+  };
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Finds a node by name, case-insensitively (node names are case-insensitive in the service). */
+export function findNode(runtime: RuntimeView | undefined, nodeName: string): NodeView | undefined {
+  return runtime?.nodes.find((node) => node.nodeName.toLowerCase() === nodeName.toLowerCase());
+}
+
+/**
+ * What is wrong with one node, as findings with the wire facts behind them. A healthy,
+ * up-to-date node yields no findings. Pass the runtime for version and auto-update checks.
+ */
+export function diagnoseNode(node: NodeView, runtime?: RuntimeView): Finding[] {
+  const findings = [
+    ...statusFindings(node),
+    ...capabilityFindings(node),
+    ...versionFindings(node, runtime),
+  ];
+  return findings;
+}
+
+function statusFindings(node: NodeView): Finding[] {
+  const subject = node.nodeName;
+  const evidence = [`status = ${node.status}`];
+  switch (node.status) {
+    case 'NeedRegistration':
+      return [{ id: 'runtime.node-need-registration', severity: 'problem', subject, evidence,
+        title: `Node ${subject} is not registered: the install did not complete registration` }];
+    case 'Offline':
+      return [{ id: 'runtime.node-offline', severity: 'problem', subject, evidence,
+        title: `Node ${subject} is Offline: its machine is off, or its service is stopped` }];
+    case 'InitializeFailed':
+      return [{ id: 'runtime.node-initialize-failed', severity: 'problem', subject, evidence,
+        title: `Node ${subject} failed to initialize` }];
+    case 'Limited':
+      return [{ id: 'runtime.node-limited', severity: 'warning', subject, evidence,
+        title: `Node ${subject} is Limited: some connections it needs are failing` }];
+    default:
+      return [];
+  }
+}
+
+function capabilityFindings(node: NodeView): Finding[] {
+  const subject = node.nodeName;
+  const capabilities = node.capabilities;
+  const findings: Finding[] = [];
+  if (isFalse(capabilities.serviceBusConnected)) {
+    findings.push({
+      id: 'runtime.node-service-bus-blocked',
+      severity: 'problem',
+      subject,
+      title: `Node ${subject} cannot reach *.servicebus.windows.net: outbound 443 is blocked`,
+      evidence: ['capabilities.serviceBusConnected = False', `status = ${node.status}`],
+    });
+  }
+  if (isFalse(capabilities.connectedToResourceManager)) {
+    findings.push({
+      id: 'runtime.node-resource-manager-unreachable',
+      severity: 'problem',
+      subject,
+      title: `Node ${subject} cannot reach the service endpoint in its key`,
+      evidence: ['capabilities.connectedToResourceManager = False'],
+    });
+  }
+  if (isFalse(capabilities.credentialInSync)) {
+    findings.push({ id: 'runtime.node-credential-out-of-sync', severity: 'warning', subject,
+      title: `Node ${subject} has credentials out of sync with the other nodes`,
+      evidence: ['capabilities.credentialInSync = False'] });
+  }
+  return findings;
+}
+
+function isFalse(value: string | undefined): boolean {
+  return value?.toLowerCase() === 'false';
+}
+
+function versionFindings(node: NodeView, runtime?: RuntimeView): Finding[] {
+  const subject = node.nodeName;
+  const findings: Finding[] = [];
+  const versionStatus = node.versionStatus ?? '';
+  if (/expired/i.test(versionStatus)) {
+    findings.push({ id: 'runtime.node-version-expired', severity: 'problem', subject,
+      title: `Node ${subject} runs an expired runtime version (${node.version ?? 'unknown'})`,
+      evidence: [`versionStatus = ${versionStatus}`, `version = ${node.version ?? '?'}`] });
+  }
+
+  const latest = runtime?.latestVersion;
+  if (node.version && latest && compareVersions(node.version, latest) < 0) {
+    findings.push({ id: 'runtime.node-version-behind',
+      severity: majorOf(node.version) < majorOf(latest) ? 'problem' : 'warning', subject,
+      title: `Node ${subject} runs ${node.version}; ${latest} is available`,
+      evidence: [`version = ${node.version}`, `latestVersion = ${latest}`] });
+  }
+
+  if (findings.length > 0 && runtime?.autoUpdate?.toLowerCase() === 'off') {
+    findings.push({ id: 'runtime.auto-update-off', severity: 'warning', subject: runtime.name,
+      title: `Auto-update is off on ${runtime.name}: the nodes will not update themselves`,
+      evidence: ['autoUpdate = Off'] });
+  }
+  return findings;
+}
+
+/** Compares dotted version numbers (`5.44.8984.1` < `5.50.9171.1`). */
+export function compareVersions(left: string, right: string): number {
+  const a = left.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const b = right.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i += 1) {
+    const difference = (a[i] ?? 0) - (b[i] ?? 0);
+    if (difference !== 0) return Math.sign(difference);
+  }
+  return 0;
+}
+
+function majorOf(version: string): number {
+  return Number.parseInt(version.split('.')[0] ?? '0', 10) || 0;
+}
+
+export function runtimeStep(): Step<FixContext> {
+  return { id: 'runtime', title: 'Self-hosted integration runtime', dependsOn: [],
+    run: runRuntime };
+}
+
+async function runRuntime(context: FixContext, io: StepIO): Promise<StepOutcome> {
+  const { runtimeName, nodeName } = context.decisions;
+  const existing = await readRuntimeStatus(context.clients, context.target, runtimeName);
+  if (existing) {
+    checkReusable(existing, nodeName);
+    context.produced.runtimeId = runtimeId(context, runtimeName);
+    return { status: 'succeeded', summary: `Found ${runtimeName} (${existing.state ?? 'state unknown'}, ` +
+      `${existing.nodes.length} node(s))` };
+  }
+
+  await createRuntime(context, io, runtimeName);
+  context.produced.runtimeId = runtimeId(context, runtimeName);
+  return { status: 'succeeded', summary: `Created self-hosted runtime ${runtimeName}` };
+}
+
+/** Throws when a runtime must not be used (F05, F15, not self-hosted). */
+export function checkReusable(runtime: RuntimeView, nodeName: string): void {
+  if (runtime.type !== 'SelfHosted') {
+    throw new DoctorError({
+      code: 'runtime-not-self-hosted',
+      what: `Integration runtime ${runtime.name} exists and is ${runtime.type}, not self-hosted.`,
+      fix: 'Choose another runtime name with --runtime-name.',
+      exitCode: 4,
+    });
+  }
+  if (runtime.isShared) {
+    throw new DoctorError({
+      code: 'runtime-shared',
+      what: `Integration runtime ${runtime.name} is a shared (linked) runtime.`,
+      why: 'Its definition carries linkedInfo; Synapse does not support shared or linked ' +
+        'self-hosted runtimes, so pipelines in this workspace cannot use it.',
+      fix: 'Let shir-doctor create a new self-hosted runtime: pass --runtime-name <new name>.',
+      exitCode: 4,
+    });
+  }
+  if (runtime.nodes.length >= MAX_NODES && !findNode(runtime, nodeName)) {
+    throw new DoctorError({
+      code: 'runtime-full',
+      what: `Integration runtime ${runtime.name} already has ${runtime.nodes.length} nodes.`,
+      why: `A self-hosted runtime holds at most ${MAX_NODES} nodes; a fifth cannot register.`,
+      fix: 'Reuse one of its healthy nodes, remove an unused node in Synapse Studio ' +
+        '(Manage > Integration runtimes), or pass --runtime-name to create a new runtime.',
+      exitCode: 4,
+    });
+  }
+}
+
+function runtimeId(context: FixContext, runtimeName: string): string {
+  const { subscriptionId, resourceGroup, workspaceName } = context.target;
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/` +
+    `Microsoft.Synapse/workspaces/${workspaceName}/integrationRuntimes/${runtimeName}`;
+}
+
+async function createRuntime(context: FixContext, io: StepIO, runtimeName: string): Promise<void> {
+  const { resourceGroup, workspaceName } = context.target;
+  const intent = { action: 'create' as const, kind: 'integration-runtime' as const,
+    name: runtimeName, resourceId: runtimeId(context, runtimeName) };
+  io.progress(`creating self-hosted runtime ${runtimeName}`);
+  await journaled(io.journal, intent, 'create the integration runtime', () =>
+    context.clients.synapse.integrationRuntimes.beginCreateAndWait(resourceGroup, workspaceName,
+      runtimeName, {
+        properties: {
+          type: 'SelfHosted',
+          description: `Created by shir-doctor (session ${io.journal.sessionId}) for ` +
+            'external API calls from a DEP-locked workspace.',
+        },
+      }, { updateIntervalInMs: context.tuning?.pollIntervalMs }),
+  );
+}
+
+export function authKeyStep(): Step<FixContext> {
+  return { id: 'auth-key', title: 'Runtime authentication key', dependsOn: ['runtime'],
+    run: runAuthKey };
+}
+
+async function runAuthKey(context: FixContext): Promise<StepOutcome> {
+  const { runtimeName, nodeName } = context.decisions;
+  const runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
+  if (findNode(runtime, nodeName)?.status === 'Online') {
+    return { status: 'skipped', reason: `node ${nodeName} is already registered and Online` };
+  }
+
+  const key = await fetchAuthKey(context, runtimeName);
+  registerSecret(key);
+  context.produced.authKey = key;
+  return { status: 'succeeded', summary: `Fetched the key of ${runtimeName} (kept in memory only)` };
+}
+
+async function fetchAuthKey(context: FixContext, runtimeName: string): Promise<string> {
+  const { resourceGroup, workspaceName } = context.target;
+  let keys;
+  try {
+    keys = await context.clients.synapse.integrationRuntimeAuthKeysOperations.list(
+      resourceGroup, workspaceName, runtimeName);
+  } catch (error) {
+    throw asDoctorError(error, 'read the runtime authentication key', runtimeName);
+  }
+
+  registerSecret(keys.authKey1);
+  registerSecret(keys.authKey2);
+  const key = keys.authKey1 ?? keys.authKey2;
+  if (!key) {
+    throw new DoctorError({
+      code: 'auth-key-missing',
+      what: `Integration runtime ${runtimeName} returned no authentication key.`,
+      fix: 'Regenerate the key in Synapse Studio (Manage > Integration runtimes > ' +
+        `${runtimeName} > Regenerate key), then run shir-doctor again.`,
+    });
+  }
+  return key;
+}
+
+export function staleNodesStep(): Step<FixContext> {
+  return { id: 'stale-nodes', title: 'Stale runtime nodes', dependsOn: ['runtime'],
+    run: runStaleNodes };
+}
+
+async function runStaleNodes(context: FixContext, io: StepIO): Promise<StepOutcome> {
+  const { staleNodes, runtimeName } = context.decisions;
+  if (staleNodes.length === 0) return { status: 'skipped', reason: 'no stale node to remove' };
+
+  const runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
+  const removed: string[] = [];
+  for (const nodeName of staleNodes) {
+    const node = findNode(runtime, nodeName);
+    if (!node) continue;
+    if (node.status !== 'Offline') throw nodeNotStale(node, runtimeName);
+
+    await removeNode(context, io, node.nodeName);
+    removed.push(node.nodeName);
+  }
+
+  if (removed.length === 0) {
+    return { status: 'succeeded', summary: `Stale node(s) ${staleNodes.join(', ')} already gone` };
+  }
+  return { status: 'succeeded', summary: `Removed Offline node(s) ${removed.join(', ')}` };
+}
+
+function nodeNotStale(node: NodeView, runtimeName: string): DoctorError {
+  return new DoctorError({
+    code: 'node-not-stale',
+    what: `Node ${node.nodeName} of ${runtimeName} is ${node.status}, not Offline any more.`,
+    why: 'The plan approved removing it because it was Offline; something brought it back.',
+    fix: 'Run shir-doctor again so the plan sees the current state, or pass --node-name ' +
+      'to register this VM under another name.',
+  });
+}
+
+async function removeNode(context: FixContext, io: StepIO, nodeName: string): Promise<void> {
+  const { resourceGroup, workspaceName } = context.target;
+  const { runtimeName } = context.decisions;
+  const intent = { action: 'delete' as const, kind: 'runtime-node' as const,
+    name: `${runtimeName}/${nodeName}`,
+    resourceId: `${runtimeId(context, runtimeName)}/nodes/${nodeName}` };
+  io.progress(`removing Offline node ${nodeName}`);
+  await journaled(io.journal, intent, 'remove the stale node', () =>
+    context.clients.synapse.integrationRuntimeNodes.delete(resourceGroup, workspaceName,
+      runtimeName, nodeName),
+  );
+}
