@@ -15,6 +15,8 @@ export interface SandboxOptions {
   faultsFile?: string;
   /** Append every request and reply, secrets redacted, as JSON lines here. */
   requestLogPath?: string;
+  /** Items per ARM and dev endpoint list page before a `nextLink` (default 10). */
+  pageSize?: number;
 }
 
 export interface SandboxHandle {
@@ -37,5 +39,20 @@ export interface SandboxHandle {
   };
   /** Base URL of the local HTTP API that stands in for the partner API. */
   demoApiUrl: string;
+  /**
+   * The real values of secrets the service returns masked, as the workspace admin knows them,
+   * keyed `<linkedServiceName>:<JSON pointer under properties>`, e.g.
+   * `RestService:/typeProperties/authHeaders/x-api-key`.
+   */
+  adminSecrets: Record<string, string>;
+  /**
+   * Test only: the stored, unmasked state behind an ARM id, a dev endpoint path
+   * (`/dev/{workspace}/linkedservices/{name}`, `.../pipelines/{name}`, `.../pipelineruns/{id}`),
+   * `<runtimeId>#runtime` (nodes, versions) or `<vmId>#guest` (what is inside the VM).
+   * Undefined when absent.
+   */
+  peek(pathOrId: string): unknown;
+  /** Test only: a bearer token for `scope`; a negative lifetime makes it already expired. */
+  issueToken(scope: string, lifetimeSeconds?: number): string;
   close(): Promise<void>;
 }

@@ -1,0 +1,90 @@
+/**
+ * Starts the embedded Azure emulator: one HTTPS server on 127.0.0.1 that serves Entra ID, ARM
+ * (Synapse, Compute, Network) and the workspace dev endpoints, plus a plain HTTP partner API on
+ * 127.0.0.1 that stands in for the internet. Handler order: faults, Entra (no auth), the bearer
+ * check, settling of due operations, then the routes.
+ */
+import type { SandboxHandle, SandboxOptions } from './api.js';
+import { ArmResources } from './arm.js';
+import { loadOrCreateCert } from './cert.js';
+import { AUDIENCE, Entra } from './entra.js';
+import { Faults } from './faults.js';
+import type { Ctx, Handler } from './http.js';
+import { Operations } from './operations.js';
+import { loadScenario } from './scenario.js';
+import { startFront } from './server.js';
+import { synapse } from './synapse.js';
+import { World } from './world.js';
+
+export type { SandboxHandle, SandboxOptions } from './api.js';
+
+/** Starts the sandbox; close the handle to stop it. */
+export async function startSandbox(options: SandboxOptions): Promise<SandboxHandle> {
+  const timeScale = options.timeScale ?? 1;
+  const scenario = loadScenario(options.scenario ?? 'F01');
+  const world = new World(options.stateDir, scenario, options.reset ?? false);
+  const tls = await loadOrCreateCert(options.stateDir);
+
+  const entra = new Entra(scenario.identity, world.state.signingKey);
+  const operations = new Operations(world, timeScale);
+  const arm = new ArmResources(world, operations, options.pageSize ?? 10);
+  const faults = new Faults([...(scenario.faults ?? []),
+    ...(options.faultsFile ? Faults.readFile(options.faultsFile) : [])]);
+
+  const routes: Handler[] = [
+    faults.handler(),
+    entra.handler(),
+    (ctx) => authGate(entra, ctx),
+    () => settle(world, operations),
+    operations.handler(),
+    synapse({ world, arm }),
+    arm.handler(),
+  ];
+  const front = await startFront(tls, () => routes);
+
+  return {
+    endpoint: front.base,
+    caPem: tls.cert,
+    caPath: tls.certPath,
+    authorityHost: front.base,
+    tenantId: scenario.identity.tenantId,
+    clientId: scenario.identity.clientId,
+    clientSecret: scenario.identity.clientSecret,
+    target: { ...scenario.target },
+    demoApiUrl: '',
+    adminSecrets: {},
+    peek: (pathOrId) => peek(world, pathOrId),
+    issueToken: (scope, lifetime) => entra.issue(scope, lifetime),
+    close: () => front.close(),
+  };
+}
+
+function authGate(entra: Entra, ctx: Ctx) {
+  const first = ctx.path.split('/')[1]?.toLowerCase();
+  if (first === 'subscriptions') return entra.check(ctx, AUDIENCE.arm);
+  if (first === 'dev') return entra.check(ctx, AUDIENCE.dev);
+  return undefined;
+}
+
+function settle(world: World, operations: Operations): undefined {
+  if (operations.settle()) world.save();
+  return undefined;
+}
+
+function peek(world: World, pathOrId: string): unknown {
+  const [path, facet] = pathOrId.split('#');
+  if (facet === 'runtime') return clone(world.state.runtimes[path.toLowerCase()]);
+  if (facet === 'guest') return clone(world.state.guests[path.toLowerCase()]);
+
+  const dev = path.match(/^\/dev\/([^/]+)\/(linkedservices|pipelines|pipelineruns)\/([^/]+)$/i);
+  if (!dev) return clone(world.get(path));
+  const ws = world.dev(dev[1]);
+  const kind = dev[2].toLowerCase();
+  if (kind === 'pipelineruns') return clone(ws.runs[dev[3]]);
+  const store = kind === 'linkedservices' ? ws.linkedServices : ws.pipelines;
+  return clone(store[dev[3].toLowerCase()]);
+}
+
+function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}

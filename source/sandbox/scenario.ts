@@ -1,0 +1,139 @@
+/**
+ * Scenario files: the starting world of the sandbox, one JSON file per field situation
+ * (scenarios/F01.json ... F20.json).
+ *
+ * Format (every key but `id`, `identity` and `target` is optional):
+ * - `id`, `description`: the scenario's name (F01..) and one line saying what it models.
+ * - `identity`: `{tenantId, clientId, clientSecret}` of the service principal the sandbox's Entra
+ *   ID accepts (client credentials).
+ * - `target`: `{subscriptionId, resourceGroup, workspaceName, location}`, the tool's default.
+ * - `resources`: ARM resource bodies exactly as ARM returns them (`id`, `name`, `type`,
+ *   `location`, `properties`...): workspaces, integration runtimes, VNets (with or without
+ *   `properties.subnets`), subnets, NICs, public IPs, NAT gateways, NSGs, VMs. Server-computed
+ *   fields (`connectivityEndpoints.dev`, `provisioningState`) are filled in when missing.
+ * - `workspaces`: `{ "<workspace>": { linkedServices: [{name, properties}], pipelines:
+ *   [{name, properties}] } }`: the dev endpoint artifacts, with SecureString secrets in clear
+ *   (the sandbox masks them on GET; `adminSecrets` exposes them to the test user).
+ * - `runtimes`: `{ "<workspace>/<runtime>": RuntimeSeed }`: the service-side state of
+ *   self-hosted runtimes (nodes, versions) that ARM bodies do not carry.
+ * - `guests`: `{ "<vmName>": GuestSeed }`: what is inside existing VMs; `newVmGuest`: the
+ *   GuestSeed for VMs the tool creates.
+ * - `internet`: `{ "<host>": {latencyMs?, status?} }`: external hosts that exist; they resolve to
+ *   the sandbox's local partner API. Any other non-Microsoft host fails as a DNS error.
+ * - `network`: `{proxyRequired?, blockedHosts?: ["*.servicebus.windows.net"]}`: what a VM's
+ *   outbound path enforces.
+ * - `faults`: fault rules (see faults.ts) active from the start.
+ *
+ * Strings may use `{subscriptionId}`, `{resourceGroup}`, `{workspaceName}` and `{location}`;
+ * they are replaced with the target's values when the file is loaded.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FaultRule } from './faults.js';
+
+/** An ARM resource body as stored and returned. */
+export interface ArmResource {
+  id: string;
+  name: string;
+  type: string;
+  location?: string;
+  tags?: Record<string, string>;
+  etag?: string;
+  properties?: Record<string, any>;
+  [key: string]: unknown;
+}
+
+/** A dev endpoint artifact (linked service or pipeline) as written in a scenario. */
+export interface ArtifactSeed {
+  name: string;
+  properties: Record<string, any>;
+}
+
+/** A self-hosted runtime node as the service knows it. */
+export interface NodeSeed {
+  nodeName: string;
+  machineName?: string;
+  /** `Online`, `Offline`, `Limited`, `NeedRegistration`, `Upgrading`... */
+  status: string;
+  version?: string;
+  /** Node capability overrides, e.g. `{serviceBusConnected: "False"}` (F07). */
+  capabilities?: Record<string, string>;
+  /** The VM name hosting this node, when it is a VM in the world. */
+  vmName?: string;
+}
+
+/** Service-side state of one self-hosted runtime. */
+export interface RuntimeSeed {
+  nodes?: NodeSeed[];
+  version?: string;
+  latestVersion?: string;
+  versionStatus?: string;
+  autoUpdate?: 'On' | 'Off';
+}
+
+/** What is inside a VM, and how the guest misbehaves. */
+export interface GuestSeed {
+  /** `legacy` images do not negotiate TLS 1.2 unless a script forces it (F09). */
+  image?: 'current' | 'legacy';
+  /** An installed runtime, registered to `<workspace>/<runtime>` (F06). */
+  runtime?: { registeredTo: string; nodeName: string; version?: string };
+  /** The MSI answers 1618 this many times before it succeeds (F10). */
+  msiBusyTimes?: number;
+  /** Registration reports success but the node never appears (F11). */
+  registrationStalls?: boolean;
+  /** DIAHostService fails to start after registration. */
+  serviceFailsToStart?: boolean;
+}
+
+/** Network behaviour outside the VMs. */
+export interface NetworkSeed {
+  /** Egress works only through a proxy given as ProxyUrl (F19). */
+  proxyRequired?: boolean;
+  /** Host patterns (`*.servicebus.windows.net`) that VMs cannot reach (F07). */
+  blockedHosts?: string[];
+}
+
+/** An external host of the simulated internet. */
+export interface InternetHost {
+  /** Delay before the partner API answers, in milliseconds at timeScale 1 (F18). */
+  latencyMs?: number;
+}
+
+/** A whole scenario file. */
+export interface Scenario {
+  id: string;
+  description?: string;
+  identity: { tenantId: string; clientId: string; clientSecret: string };
+  target: { subscriptionId: string; resourceGroup: string; workspaceName: string; location: string };
+  resources?: ArmResource[];
+  workspaces?: Record<string, { linkedServices?: ArtifactSeed[]; pipelines?: ArtifactSeed[] }>;
+  runtimes?: Record<string, RuntimeSeed>;
+  guests?: Record<string, GuestSeed>;
+  newVmGuest?: GuestSeed;
+  internet?: Record<string, InternetHost>;
+  network?: NetworkSeed;
+  faults?: FaultRule[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The folder of the built-in scenarios (same depth from source/ and dist/). */
+export const SCENARIO_DIR = resolve(here, '..', '..', 'scenarios');
+
+/** Resolves a scenario id (`F01`) or file path, reads it and fills the placeholders. */
+export function loadScenario(idOrPath = 'F01'): Scenario {
+  const file = /^F\d\d$/i.test(idOrPath)
+    ? join(SCENARIO_DIR, `${idOrPath.toUpperCase()}.json`)
+    : resolve(idOrPath);
+  if (!existsSync(file)) throw new Error(`sandbox scenario not found: ${file}`);
+
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Scenario;
+  return fillPlaceholders(raw, raw.target);
+}
+
+function fillPlaceholders<T>(value: T, target: Scenario['target']): T {
+  const text = JSON.stringify(value).replace(/\{(subscriptionId|resourceGroup|workspaceName|location)\}/g,
+    (_, key: keyof Scenario['target']) => target[key]);
+  return JSON.parse(text) as T;
+}
