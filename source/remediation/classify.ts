@@ -12,7 +12,7 @@
  * Pure functions only: they take wire-shaped JSON and the runtime inventory.
  */
 import type { Classification, RuntimeView, WebActivityView } from './context.js';
-import { getAt, isObject, propertiesOf } from './definitions.js';
+import { findWebActivities, getAt, isObject, propertiesOf } from './definitions.js';
 import type { JsonObject } from './definitions.js';
 
 /** Host suffixes of Azure services reachable through managed private endpoints. */
@@ -45,6 +45,9 @@ const PRIVATE_LINK_TYPES = new Set([
   'AzureMySql', 'AzurePostgreSql', 'AzureMariaDB', 'AzureDatabricks',
   'AzureDatabricksDeltaLake', 'AzureFunction',
 ]);
+
+/** The runtime name shir-doctor creates when it needs a new one. */
+export const DEFAULT_RUNTIME_NAME = 'shir-doctor-ir';
 
 /** Names of the workspace's managed runtime family. */
 const MANAGED_DEFAULT = 'AutoResolveIntegrationRuntime';
@@ -179,4 +182,22 @@ export function classifyWebActivity(activity: WebActivityView, context: RuntimeC
 export function combineClassifications(verdicts: readonly Classification[]): Classification {
   const order: Classification[] = ['external-api', 'azure-private-link', 'on-shir', 'internal'];
   return order.find((item) => verdicts.includes(item)) ?? 'internal';
+}
+
+/** The Web activities of a pipeline's properties, classified. */
+export function webActivitiesOf(
+  properties: Record<string, unknown>,
+  context: RuntimeContext,
+): WebActivityView[] {
+  return findWebActivities(properties).map(({ pointer, activity }) => {
+    const url = getAt(activity, '/typeProperties/url');
+    const connectVia = getAt(activity, '/typeProperties/connectVia/referenceName');
+    const view: WebActivityView = {
+      name: typeof activity.name === 'string' ? activity.name : pointer,
+      url: typeof url === 'string' ? url : undefined,
+      connectVia: typeof connectVia === 'string' ? connectVia : undefined,
+      pointer,
+    };
+    return { ...view, classification: classifyWebActivity(view, context).classification };
+  });
 }

@@ -1,0 +1,457 @@
+/**
+ * Plan: from what detect found, decide the cheapest repair and list every change, Terraform
+ * style, with the evidence behind it. Pure: no Azure calls.
+ *
+ * Host policy, cheapest first:
+ * 1. reuse a healthy self-hosted runtime (not shared, Online, an Online node on a VM with
+ *    egress) — nothing to create;
+ * 2. otherwise use our runtime (`shir-doctor-ir`, created when missing; a new name when ours
+ *    is full, F15) on an existing Windows VM (`--vm-name`, or one shir-doctor created before);
+ * 3. otherwise create the network and a VM.
+ * A VM that already hosts another runtime's node is never given a second runtime (F06), and a
+ * shared runtime is never reused (F05). An Offline node with our node name is removed first,
+ * with approval (F14).
+ *
+ * Rewire policy: only `external-api` linked services and Web activities are rewired, and only
+ * their `connectVia` changes. Everything else is kept, with the reason. A workspace already
+ * repaired yields a plan without changes.
+ */
+import { DoctorError, ExitCode } from '../engine/errors.js';
+import type { Plan, PlanItem, Target } from '../engine/types.js';
+import { TAGS } from '../wire/guest.js';
+import { DEFAULT_RUNTIME_NAME, hostOf, isRuntimeHealthy } from './classify.js';
+import type {
+  Decisions,
+  HostDecision,
+  Inventory,
+  LinkedServiceView,
+  NodeView,
+  PipelineView,
+  RuntimeView,
+  VmView,
+} from './context.js';
+import { networkNames } from './network.js';
+import { MAX_NODES } from './runtime.js';
+
+/** Name of the VM shir-doctor creates when it must. */
+export const DEFAULT_VM_NAME = 'shir-doctor-vm';
+
+const MANAGED_RUNTIME = 'AutoResolveIntegrationRuntime';
+
+export interface PlanOptions {
+  /** Runtime name to create or repair (default `shir-doctor-ir`). */
+  runtimeName?: string;
+  /** Used to name the temporary end-to-end test pipeline. */
+  sessionId?: string;
+}
+
+export interface PlanResult {
+  decisions: Decisions;
+  plan: Plan;
+}
+
+/** The temporary end-to-end pipeline's name for a session. */
+export function testPipelineName(sessionId: string | undefined): string {
+  const short = (sessionId ?? 'session').replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  return `shir-doctor-e2e-${short}`;
+}
+
+/** Decides the repair and lists its changes. */
+export function makePlan(
+  inventory: Inventory,
+  target: Target,
+  options: PlanOptions = {},
+): PlanResult {
+  const ourName = options.runtimeName ?? DEFAULT_RUNTIME_NAME;
+  const rewire = chooseRewires(inventory);
+  const hosting = chooseHosting(inventory, target, ourName);
+  const decisions: Decisions = {
+    ...hosting.decisions,
+    linkedServicesToRewire: rewire.linkedServices.map((service) => service.name),
+    pipelinesToRewire: rewire.pipelines.map((pipeline) => pipeline.name),
+    apiUrl: chooseApiUrl(target, rewire),
+  };
+
+  const needsShir = rewire.linkedServices.length + rewire.pipelines.length > 0 ||
+    target.apiUrl !== undefined;
+  const items = [
+    ...(needsShir ? hosting.items : hosting.items.filter((item) => item.action === 'keep')),
+    ...rewireItems(inventory, decisions.runtimeName, rewire),
+  ];
+  if (items.some((item) => item.action !== 'keep')) items.push(testPipelineItem(options, decisions));
+  return { decisions, plan: { items } };
+}
+
+// ---- rewire ----------------------------------------------------------------------------------
+
+interface RewireChoice {
+  linkedServices: LinkedServiceView[];
+  pipelines: PipelineView[];
+}
+
+function chooseRewires(inventory: Inventory): RewireChoice {
+  return {
+    linkedServices: inventory.linkedServices.filter((s) => s.classification === 'external-api'),
+    pipelines: inventory.pipelines.filter((p) => p.classification === 'external-api'),
+  };
+}
+
+function chooseApiUrl(target: Target, rewire: RewireChoice): string | undefined {
+  if (target.apiUrl) return target.apiUrl;
+  const activityUrl = rewire.pipelines
+    .flatMap((pipeline) => pipeline.webActivities)
+    .find((activity) => activity.classification === 'external-api' && hostOf(activity.url));
+  return activityUrl?.url ?? rewire.linkedServices.find((service) => hostOf(service.url))?.url;
+}
+
+function rewireItems(inventory: Inventory, runtimeName: string, rewire: RewireChoice): PlanItem[] {
+  const services = inventory.linkedServices.map((service) =>
+    rewire.linkedServices.includes(service)
+      ? linkedServiceUpdate(service, runtimeName)
+      : keepItem('linked-service', service.name, KEEP_REASONS[service.classification],
+        [`classification = ${service.classification}`, ...(service.url ? [`url = ${service.url}`] : [])]));
+  const pipelines = inventory.pipelines
+    .filter((pipeline) => pipeline.webActivities.length > 0)
+    .map((pipeline) =>
+      rewire.pipelines.includes(pipeline)
+        ? pipelineUpdate(pipeline, runtimeName)
+        : keepItem('pipeline', pipeline.name, KEEP_REASONS[pipeline.classification],
+          [`classification = ${pipeline.classification}`]));
+  return [...services, ...pipelines];
+}
+
+const KEEP_REASONS: Record<string, string> = {
+  'external-api': 'needs the self-hosted runtime',
+  'azure-private-link': 'Azure service with Private Link: create a managed private endpoint ' +
+    'instead of routing through the self-hosted runtime',
+  'on-shir': 'already on a self-hosted runtime',
+  internal: 'no external endpoint',
+};
+
+function linkedServiceUpdate(service: LinkedServiceView, runtimeName: string): PlanItem {
+  const secrets = service.maskedSecrets.length;
+  return {
+    action: 'update',
+    kind: 'linked-service',
+    name: service.name,
+    detail: `connectVia: ${service.connectVia ?? MANAGED_RUNTIME} -> ${runtimeName}`,
+    evidence: [
+      `url = ${service.url ?? '(none)'} is an internet API`,
+      'only connectVia changes; every other field is kept and checked after the write',
+      ...(secrets > 0
+        ? [`${secrets} masked secret(s) are put back from the admin's values, never as the mask`]
+        : []),
+    ],
+  };
+}
+
+function pipelineUpdate(pipeline: PipelineView, runtimeName: string): PlanItem {
+  const activities = pipeline.webActivities.filter((a) => a.classification === 'external-api');
+  return {
+    action: 'update',
+    kind: 'pipeline',
+    name: pipeline.name,
+    detail: activities
+      .map((a) => `${a.name} connectVia: ${a.connectVia ?? MANAGED_RUNTIME} -> ${runtimeName}`)
+      .join('; '),
+    evidence: activities.map((a) => `Web activity ${a.name} calls ${a.url} on the managed runtime`),
+  };
+}
+
+function testPipelineItem(options: PlanOptions, decisions: Decisions): PlanItem {
+  return {
+    action: 'create',
+    kind: 'test-pipeline',
+    name: testPipelineName(options.sessionId),
+    detail: `one Web activity on ${decisions.runtimeName} calling ` +
+      `${decisions.apiUrl ?? 'the API'}; removed after the run`,
+    evidence: ['proves the repair end to end with a real pipeline run'],
+  };
+}
+
+function keepItem(kind: PlanItem['kind'], name: string, detail: string, evidence: string[]): PlanItem {
+  return { action: 'keep', kind, name, detail, evidence };
+}
+
+// ---- hosting ---------------------------------------------------------------------------------
+
+interface Hosting {
+  decisions: Omit<Decisions, 'linkedServicesToRewire' | 'pipelinesToRewire' | 'apiUrl'>;
+  items: PlanItem[];
+}
+
+function chooseHosting(inventory: Inventory, target: Target, ourName: string): Hosting {
+  const keeps = unusableRuntimeItems(inventory);
+  const reusable = findReusableRuntime(inventory, ourName);
+  if (reusable) return withKeeps(reuseRuntime(inventory, reusable), keeps);
+
+  const runtime = chooseRuntime(inventory, ourName);
+  const host = chooseHost(inventory, target, runtime.name);
+  const nodeName = host.decision.vmName;
+  const stale = staleNodes(runtime.existing, nodeName);
+  return {
+    decisions: {
+      runtimeName: runtime.name,
+      isRuntimeNew: runtime.existing === undefined,
+      host: host.decision,
+      nodeName,
+      staleNodes: stale.map((node) => node.nodeName),
+    },
+    items: [
+      ...keeps,
+      ...runtime.items,
+      ...host.items,
+      ...stale.map((node) => staleNodeItem(runtime.name, node)),
+      ...installItems(runtime.name, nodeName, host.decision.vmName),
+      ...upgradeItems(runtime.existing),
+    ],
+  };
+}
+
+function withKeeps(hosting: Hosting, keeps: PlanItem[]): Hosting {
+  return { ...hosting, items: [...keeps, ...hosting.items] };
+}
+
+/** Keep items explaining why an existing runtime will not be used (F05, F15). */
+function unusableRuntimeItems(inventory: Inventory): PlanItem[] {
+  return inventory.runtimes
+    .filter((runtime) => runtime.type === 'SelfHosted')
+    .flatMap((runtime) => {
+      if (runtime.isShared) {
+        return [keepItem('integration-runtime', runtime.name, 'not reused: a shared (linked) ' +
+          'runtime, which Synapse does not support', ['typeProperties.linkedInfo is set'])];
+      }
+      if (runtime.nodes.length >= MAX_NODES && !findOnlineNodeWithEgress(inventory, runtime)) {
+        return [keepItem('integration-runtime', runtime.name, `not extended: already has ` +
+          `${runtime.nodes.length} nodes, the most allowed`, runtime.nodes.map(describeNode))];
+      }
+      return [];
+    });
+}
+
+function describeNode(node: NodeView): string {
+  return `node ${node.nodeName} (${node.machineName ?? 'unknown machine'}): ${node.status}`;
+}
+
+function vmOfNode(inventory: Inventory, node: NodeView): VmView | undefined {
+  const names = [node.machineName, node.nodeName]
+    .filter((name): name is string => typeof name === 'string')
+    .map((name) => name.toLowerCase());
+  return inventory.vms.find((vm) => names.includes(vm.name.toLowerCase()));
+}
+
+function findOnlineNodeWithEgress(inventory: Inventory, runtime: RuntimeView): NodeView | undefined {
+  return runtime.nodes.find((node) => {
+    if (node.status !== 'Online') return false;
+    const vm = vmOfNode(inventory, node);
+    return vm !== undefined && vm.hasEgress !== false;
+  });
+}
+
+interface Reusable {
+  runtime: RuntimeView;
+  node: NodeView;
+}
+
+/** A healthy, unshared runtime with an Online node on a VM with egress; ours first. */
+function findReusableRuntime(inventory: Inventory, ourName: string): Reusable | undefined {
+  const candidates = inventory.runtimes
+    .filter((runtime) => runtime.type === 'SelfHosted' && !runtime.isShared)
+    .filter(isRuntimeHealthy)
+    .sort((a, b) => Number(isNamed(b, ourName)) - Number(isNamed(a, ourName)));
+  for (const runtime of candidates) {
+    const node = findOnlineNodeWithEgress(inventory, runtime);
+    if (node) return { runtime, node };
+  }
+  return undefined;
+}
+
+function isNamed(runtime: RuntimeView, name: string): boolean {
+  return runtime.name.toLowerCase() === name.toLowerCase();
+}
+
+function reuseRuntime(inventory: Inventory, reusable: Reusable): Hosting {
+  const { runtime, node } = reusable;
+  const vmName = vmOfNode(inventory, node)?.name ?? node.machineName ?? node.nodeName;
+  return {
+    decisions: {
+      runtimeName: runtime.name,
+      isRuntimeNew: false,
+      host: { mode: 'reuse-runtime', vmName },
+      nodeName: node.nodeName,
+      staleNodes: [],
+    },
+    items: [
+      keepItem('integration-runtime', runtime.name, 'reused: healthy self-hosted runtime',
+        [`state = ${runtime.state}`, ...runtime.nodes.map(describeNode)]),
+      keepItem('virtual-machine', vmName, 'reused: hosts the Online node and has egress',
+        [`node ${node.nodeName} is Online`]),
+      ...upgradeItems(runtime),
+    ],
+  };
+}
+
+interface RuntimeChoice {
+  name: string;
+  existing?: RuntimeView;
+  items: PlanItem[];
+}
+
+function chooseRuntime(inventory: Inventory, ourName: string): RuntimeChoice {
+  const isUsable = (runtime: RuntimeView): boolean =>
+    runtime.type === 'SelfHosted' && !runtime.isShared && runtime.nodes.length < MAX_NODES;
+  const ours = inventory.runtimes.find((runtime) => isNamed(runtime, ourName));
+  if (ours && isUsable(ours)) {
+    return { name: ours.name, existing: ours, items: [keepItem('integration-runtime', ours.name,
+      'exists; a node will be registered to it', [`state = ${ours.state ?? 'unknown'}`])] };
+  }
+
+  const name = ours ? freeRuntimeName(inventory, ourName) : ourName;
+  return { name, items: [{
+    action: 'create', kind: 'integration-runtime', name,
+    detail: 'SelfHosted integration runtime',
+    evidence: ours ? [`${ours.name} cannot take another node`] : ['no usable self-hosted runtime'],
+  }] };
+}
+
+function freeRuntimeName(inventory: Inventory, base: string): string {
+  for (let index = 2; ; index += 1) {
+    const name = `${base}-${index}`;
+    if (!inventory.runtimes.some((runtime) => isNamed(runtime, name))) return name;
+  }
+}
+
+interface HostChoice {
+  decision: HostDecision;
+  items: PlanItem[];
+}
+
+function chooseHost(inventory: Inventory, target: Target, runtimeName: string): HostChoice {
+  const named = target.vmName ? findVm(inventory, target.vmName) : findOurVm(inventory);
+  if (target.vmName && !named) throw vmNotFound(target.vmName);
+  if (named && named.osType && named.osType.toLowerCase() !== 'windows') {
+    throw notWindows(named);
+  }
+
+  const otherRuntime = named ? runtimeOnVm(inventory, named, runtimeName) : undefined;
+  if (named && !otherRuntime) return reuseVm(named);
+
+  const created = createHost(inventory);
+  if (!named || !otherRuntime) return created;
+  return { ...created, items: [keepItem('virtual-machine', named.name, `not used: already ` +
+    `hosts a node of ${otherRuntime.name}, and one machine hosts one runtime`,
+  [`runtime ${otherRuntime.name} lists a node on ${named.name}`]), ...created.items] };
+}
+
+function findVm(inventory: Inventory, name: string): VmView | undefined {
+  return inventory.vms.find((vm) => vm.name.toLowerCase() === name.toLowerCase());
+}
+
+function findOurVm(inventory: Inventory): VmView | undefined {
+  return inventory.vms.find((vm) => vm.tags[TAGS.createdBy] === TAGS.createdByValue) ??
+    findVm(inventory, DEFAULT_VM_NAME);
+}
+
+/** Another runtime with a node on this VM (F06); our own stale node does not count. */
+function runtimeOnVm(inventory: Inventory, vm: VmView, ours: string): RuntimeView | undefined {
+  return inventory.runtimes.find((runtime) => !isNamed(runtime, ours) &&
+    runtime.nodes.some((node) => vmOfNode(inventory, node)?.name === vm.name));
+}
+
+function reuseVm(vm: VmView): HostChoice {
+  const egress = vm.hasEgress === false ? 'nat-gateway' : undefined;
+  const items: PlanItem[] = [keepItem('virtual-machine', vm.name, 'reused: existing Windows VM',
+    [`id = ${vm.id}`, `hasEgress = ${String(vm.hasEgress ?? 'unknown')}`])];
+  if (egress) {
+    items.push({
+      action: 'create', kind: 'nat-gateway', name: networkNames(vm.name).natGateway,
+      detail: 'NAT gateway with a Standard static public IP on the VM\'s subnet; no inbound ports',
+      evidence: [`subnet ${vm.subnetId ?? '(unknown)'} has no outbound access`],
+    });
+  }
+  return { decision: { mode: 'reuse-vm', vmName: vm.name, egress }, items };
+}
+
+function createHost(inventory: Inventory): HostChoice {
+  const vmName = findVm(inventory, DEFAULT_VM_NAME) ? `${DEFAULT_VM_NAME}-2` : DEFAULT_VM_NAME;
+  const evidence = ['no reusable VM with a free runtime slot'];
+  const names = networkNames(vmName);
+  const create = (kind: PlanItem['kind'], name: string, detail: string): PlanItem =>
+    ({ action: 'create', kind, name, detail, evidence });
+  return {
+    decision: { mode: 'create', vmName, egress: 'nat-gateway' },
+    items: [
+      create('virtual-network', names.virtualNetwork, `subnet ${names.subnet}, no default ` +
+        'outbound access'),
+      create('network-security-group', names.securityGroup, 'no inbound allow rules'),
+      create('public-ip', names.publicIp, 'Standard, static, for the NAT gateway'),
+      create('nat-gateway', names.natGateway, 'outbound internet access for the subnet'),
+      create('network-interface', names.networkInterface, 'private address only'),
+      create('virtual-machine', vmName, 'Windows Server 2022, Standard_D4s_v5, no public RDP'),
+    ],
+  };
+}
+
+function staleNodes(runtime: RuntimeView | undefined, nodeName: string): NodeView[] {
+  return (runtime?.nodes ?? []).filter((node) =>
+    node.nodeName.toLowerCase() === nodeName.toLowerCase() && node.status !== 'Online');
+}
+
+function staleNodeItem(runtimeName: string, node: NodeView): PlanItem {
+  return {
+    action: 'delete',
+    kind: 'runtime-node',
+    name: `${runtimeName}/${node.nodeName}`,
+    detail: 'remove the stale node so the rebuilt VM can register under its name ' +
+      '(needs approval)',
+    evidence: [`node ${node.nodeName} is ${node.status}`],
+  };
+}
+
+function installItems(runtimeName: string, nodeName: string, vmName: string): PlanItem[] {
+  return [{
+    action: 'create',
+    kind: 'run-command',
+    name: `${vmName}/shir-doctor-install`,
+    detail: `install the runtime and register node ${nodeName} with ${runtimeName} ` +
+      '(auth key passed as a protected parameter)',
+    evidence: ['Run Command v2; TLS 1.2 forced for the download'],
+  }];
+}
+
+/** F12: an old or expired node version, or auto-update off, is offered a fix. */
+function upgradeItems(runtime: RuntimeView | undefined): PlanItem[] {
+  if (!runtime) return [];
+  const behind = runtime.nodes.filter((node) =>
+    (node.versionStatus && !/^(UpToDate|Latest)$/i.test(node.versionStatus)) ||
+    (runtime.latestVersion && node.version && node.version !== runtime.latestVersion));
+  if (behind.length === 0 && runtime.autoUpdate !== 'Off') return [];
+
+  return [keepItem('integration-runtime', runtime.name,
+    'recommended: turn auto-update on (or upgrade the nodes) after this repair',
+    [`autoUpdate = ${runtime.autoUpdate ?? 'unknown'}`,
+      `latestVersion = ${runtime.latestVersion ?? 'unknown'}`,
+      ...behind.map((node) => `node ${node.nodeName}: version ${node.version ?? '?'}, ` +
+        `versionStatus ${node.versionStatus ?? '?'}`)])];
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+function vmNotFound(name: string): DoctorError {
+  return new DoctorError({
+    code: 'vm-not-found',
+    what: `No VM named ${name} exists in the resource group.`,
+    fix: 'Check --vm-name (the VM must be in the workspace\'s resource group), or leave it out ' +
+      'to let shir-doctor create a VM.',
+    exitCode: ExitCode.usage,
+  });
+}
+
+function notWindows(vm: VmView): DoctorError {
+  return new DoctorError({
+    code: 'vm-not-windows',
+    what: `VM ${vm.name} runs ${vm.osType}; the self-hosted integration runtime needs Windows.`,
+    fix: 'Pass a Windows VM with --vm-name, or leave it out to let shir-doctor create one.',
+    exitCode: ExitCode.usage,
+  });
+}

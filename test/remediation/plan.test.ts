@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+
+import { planHasChanges, type PlanItem } from '../../source/engine/types.js';
+import type {
+  Inventory,
+  LinkedServiceView,
+  PipelineView,
+  RuntimeView,
+  VmView,
+} from '../../source/remediation/context.js';
+import { makePlan, testPipelineName } from '../../source/remediation/plan.js';
+
+const target = { subscriptionId: 's', resourceGroup: 'rg', workspaceName: 'ws' };
+
+function restService(overrides: Partial<LinkedServiceView> = {}): LinkedServiceView {
+  return {
+    name: 'RestService',
+    type: 'RestService',
+    connectVia: 'AutoResolveIntegrationRuntime',
+    url: 'https://api.partner.example/v1',
+    rawBody: '{}',
+    maskedSecrets: ['/typeProperties/authHeaders/x-api-key'],
+    classification: 'external-api',
+    ...overrides,
+  };
+}
+
+function storage(): LinkedServiceView {
+  return { name: 'Lake', type: 'AzureBlobFS', url: 'https://acct.dfs.core.windows.net',
+    rawBody: '{}', maskedSecrets: [], classification: 'azure-private-link' };
+}
+
+function pipeline(classification: PipelineView['classification']): PipelineView {
+  return {
+    name: 'CallPartnerApi',
+    rawBody: '{}',
+    classification,
+    webActivities: [{ name: 'CallApi', url: 'https://api.partner.example/v1/health',
+      pointer: '/activities/0', classification,
+      connectVia: classification === 'on-shir' ? 'shir-doctor-ir' : undefined }],
+  };
+}
+
+function shir(name: string, nodes: RuntimeView['nodes'], extra: Partial<RuntimeView> = {}) {
+  const runtime: RuntimeView = { name, type: 'SelfHosted', state: 'Online', isShared: false,
+    nodes, ...extra };
+  return runtime;
+}
+
+function node(nodeName: string, status: string, machineName = nodeName) {
+  return { nodeName, machineName, status, capabilities: {} };
+}
+
+function vm(name: string, extra: Partial<VmView> = {}): VmView {
+  return { name, id: `/vm/${name}`, location: 'westeurope', osType: 'Windows',
+    hasEgress: true, tags: {}, ...extra };
+}
+
+function inventory(overrides: Partial<Inventory> = {}): Inventory {
+  return {
+    workspace: { name: 'ws', id: '/ws', location: 'westeurope', isDepLocked: true,
+      allowedAadTenantIdsForLinking: [] },
+    runtimes: [{ name: 'AutoResolveIntegrationRuntime', type: 'Managed', isShared: false,
+      nodes: [] }],
+    linkedServices: [restService(), storage()],
+    pipelines: [pipeline('external-api')],
+    vms: [],
+    ...overrides,
+  };
+}
+
+function find(items: PlanItem[], kind: string, name?: string): PlanItem | undefined {
+  return items.find((item) => item.kind === kind && (name === undefined || item.name === name));
+}
+
+describe('makePlan', () => {
+  it('plans the whole repair for a fresh DEP workspace (F01, F02)', () => {
+    const { decisions, plan } = makePlan(inventory(), target, { sessionId: 'abcdef123456' });
+
+    expect(decisions.runtimeName).toBe('shir-doctor-ir');
+    expect(decisions.isRuntimeNew).toBe(true);
+    expect(decisions.host.mode).toBe('create');
+    expect(decisions.nodeName).toBe(decisions.host.vmName);
+    expect(decisions.linkedServicesToRewire).toEqual(['RestService']);
+    expect(decisions.pipelinesToRewire).toEqual(['CallPartnerApi']);
+    expect(decisions.apiUrl).toBe('https://api.partner.example/v1/health');
+
+    expect(find(plan.items, 'integration-runtime')?.action).toBe('create');
+    expect(find(plan.items, 'virtual-machine')?.action).toBe('create');
+    expect(find(plan.items, 'nat-gateway')?.action).toBe('create');
+    expect(find(plan.items, 'linked-service', 'RestService')?.detail)
+      .toBe('connectVia: AutoResolveIntegrationRuntime -> shir-doctor-ir');
+    expect(find(plan.items, 'linked-service', 'Lake')?.action).toBe('keep');
+    expect(find(plan.items, 'linked-service', 'Lake')?.detail).toContain('managed private endpoint');
+    expect(find(plan.items, 'pipeline', 'CallPartnerApi')?.action).toBe('update');
+    expect(find(plan.items, 'test-pipeline')?.name).toBe(testPipelineName('abcdef123456'));
+    expect(testPipelineName('abcdef123456')).toBe('shir-doctor-e2e-abcdef12');
+  });
+
+  it('produces no changes once the workspace is repaired', () => {
+    const repaired = inventory({
+      runtimes: [shir('shir-doctor-ir', [node('shir-doctor-vm', 'Online')])],
+      linkedServices: [restService({ connectVia: 'shir-doctor-ir', classification: 'on-shir' }),
+        storage()],
+      pipelines: [pipeline('on-shir')],
+      vms: [vm('shir-doctor-vm')],
+    });
+
+    const { decisions, plan } = makePlan(repaired, target);
+
+    expect(planHasChanges(plan)).toBe(false);
+    expect(decisions.host.mode).toBe('reuse-runtime');
+    expect(find(plan.items, 'test-pipeline')).toBeUndefined();
+  });
+
+  it('reuses a healthy runtime whose node has egress: nothing to create', () => {
+    const withShir = inventory({
+      runtimes: [shir('team-shir', [node('node1', 'Online', 'hostvm')])],
+      vms: [vm('hostvm')],
+    });
+
+    const { decisions, plan } = makePlan(withShir, target);
+
+    expect(decisions.runtimeName).toBe('team-shir');
+    expect(decisions.host).toEqual({ mode: 'reuse-runtime', vmName: 'hostvm' });
+    expect(plan.items.filter((item) => item.action === 'create').map((i) => i.kind))
+      .toEqual(['test-pipeline']);
+    expect(find(plan.items, 'linked-service', 'RestService')?.detail).toContain('-> team-shir');
+  });
+
+  it('never reuses a shared runtime and says why (F05)', () => {
+    const shared = inventory({
+      runtimes: [shir('shared-ir', [node('n', 'Online', 'hostvm')], { isShared: true })],
+      vms: [vm('hostvm')],
+    });
+
+    const { decisions, plan } = makePlan(shared, target);
+
+    expect(decisions.runtimeName).toBe('shir-doctor-ir');
+    expect(find(plan.items, 'integration-runtime', 'shared-ir')?.detail).toContain('shared');
+  });
+
+  it('adds no fifth node to a full runtime (F15)', () => {
+    const full = inventory({
+      runtimes: [shir('shir-doctor-ir', ['a', 'b', 'c', 'd'].map((n) => node(n, 'Offline')))],
+    });
+
+    const { decisions, plan } = makePlan(full, target);
+
+    expect(decisions.runtimeName).toBe('shir-doctor-ir-2');
+    expect(decisions.isRuntimeNew).toBe(true);
+    expect(find(plan.items, 'integration-runtime', 'shir-doctor-ir')?.action).toBe('keep');
+    expect(find(plan.items, 'integration-runtime', 'shir-doctor-ir-2')?.action).toBe('create');
+  });
+
+  it('removes a stale Offline node with our node name, with approval (F14)', () => {
+    const rebuilt = inventory({
+      runtimes: [shir('shir-doctor-ir', [node('shir-doctor-vm', 'Offline')],
+        { state: 'Offline' })],
+      vms: [vm('shir-doctor-vm', { tags: { 'created-by': 'shir-doctor' } })],
+    });
+
+    const { decisions, plan } = makePlan(rebuilt, target);
+
+    expect(decisions.host.mode).toBe('reuse-vm');
+    expect(decisions.staleNodes).toEqual(['shir-doctor-vm']);
+    const removal = find(plan.items, 'runtime-node');
+    expect(removal?.action).toBe('delete');
+    expect(removal?.detail).toContain('approval');
+  });
+
+  it('uses --vm-name and adds egress when its subnet has none (F17)', () => {
+    const withVm = inventory({ vms: [vm('myvm', { hasEgress: false })] });
+
+    const { decisions, plan } = makePlan(withVm, { ...target, vmName: 'myvm' });
+
+    expect(decisions.host).toEqual({ mode: 'reuse-vm', vmName: 'myvm', egress: 'nat-gateway' });
+    expect(find(plan.items, 'nat-gateway')?.action).toBe('create');
+    expect(find(plan.items, 'virtual-network')).toBeUndefined();
+  });
+
+  it('does not put a second runtime on a VM that hosts another one (F06)', () => {
+    const busy = inventory({
+      runtimes: [shir('other-ir', [node('busyvm', 'Offline')], { state: 'Offline' })],
+      vms: [vm('busyvm')],
+    });
+
+    const { decisions, plan } = makePlan(busy, { ...target, vmName: 'busyvm' });
+
+    expect(decisions.host.mode).toBe('create');
+    expect(decisions.host.vmName).not.toBe('busyvm');
+    expect(find(plan.items, 'virtual-machine', 'busyvm')?.detail).toContain('other-ir');
+  });
+
+  it('fails for a --vm-name that does not exist', () => {
+    expect(() => makePlan(inventory(), { ...target, vmName: 'nope' })).toThrow(/No VM named nope/);
+  });
+
+  it('offers auto-update for an old node version (F12)', () => {
+    const old = inventory({
+      runtimes: [shir('shir-doctor-ir', [{ ...node('n1', 'Online', 'hostvm'), version: '5.0.0',
+        versionStatus: 'Expired' }], { autoUpdate: 'Off', latestVersion: '5.40.0' })],
+      vms: [vm('hostvm')],
+    });
+
+    const { plan } = makePlan(old, target);
+
+    const offer = plan.items.find((item) => item.detail.includes('auto-update'));
+    expect(offer?.evidence).toContain('autoUpdate = Off');
+  });
+});
