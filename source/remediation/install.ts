@@ -260,6 +260,12 @@ const EXIT_ADVICE: Record<number, Advice> = {
       'proxy?); fix that path and run shir-doctor again. Never install it by hand.',
     exitCode: ExitCode.blocked,
   },
+  [INSTALL_EXIT.msiFailed]: {
+    code: 'install-msi-failed',
+    what: 'The runtime MSI failed and the script did not report its exit code.',
+    fix: 'Read the MSI log on the VM (%TEMP%\\shir-doctor-msi.log), fix the cause and run ' +
+      'shir-doctor again.',
+  },
   [INSTALL_EXIT.registeredElsewhere]: {
     code: 'vm-hosts-other-runtime',
     what: 'The runtime on this VM is already registered to another integration runtime.',

@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import {
+  computerNameOf,
+  generatePassword,
+  infrastructureSteps,
+} from '../../source/remediation/host.js';
+import { egressFacts, hasEgress, networkNames } from '../../source/remediation/network.js';
+import { parseArmId } from '../../source/remediation/resources.js';
+import { SCRIPT_MARKERS } from '../../source/wire/guest.js';
+
+describe('infrastructureSteps', () => {
+  it('has the eight steps with edges that let independent work run concurrently', () => {
+    const edges = Object.fromEntries(
+      infrastructureSteps().map((step) => [step.id, [...step.dependsOn].sort()]),
+    );
+
+    expect(edges).toEqual({
+      network: [],
+      vm: ['network'],
+      runtime: [],
+      'auth-key': ['runtime'],
+      'stale-nodes': ['runtime'],
+      probe: ['vm'],
+      install: ['auth-key', 'probe', 'stale-nodes', 'vm'],
+      online: ['install'],
+    });
+  });
+});
+
+describe('hasEgress', () => {
+  it('F17: a private subnet with no NAT gateway and no NIC public IP has none', () => {
+    const facts = egressFacts({ defaultOutboundAccess: false }, { ipConfigurations: [{}] });
+
+    expect(hasEgress(facts)).toBe(false);
+  });
+
+  it('a NAT gateway, a NIC public IP or default outbound access each give egress', () => {
+    const nat = egressFacts({ defaultOutboundAccess: false, natGateway: { id: '/x/nat' } });
+    const pip = egressFacts({ defaultOutboundAccess: false },
+      { ipConfigurations: [{ publicIPAddress: { id: '/x/pip' } }] });
+    const legacy = egressFacts({});
+
+    expect([nat, pip, legacy].map(hasEgress)).toEqual([true, true, true]);
+  });
+});
+
+describe('generatePassword', () => {
+  it('makes long passwords with all four character classes, different each time', () => {
+    const passwords = Array.from({ length: 50 }, () => generatePassword());
+
+    for (const password of passwords) {
+      expect(password).toHaveLength(24);
+      expect(password).toMatch(/[A-Z]/);
+      expect(password).toMatch(/[a-z]/);
+      expect(password).toMatch(/[0-9]/);
+      expect(password).toMatch(/[^A-Za-z0-9]/);
+    }
+    expect(new Set(passwords).size).toBe(50);
+  });
+});
+
+describe('names', () => {
+  it('fits Windows computer names into 15 characters', () => {
+    expect(computerNameOf('shir-doctor-vm-westeurope-01')).toBe('shir-doctor-vm');
+    expect(computerNameOf('vm_1')).toBe('vm1');
+  });
+
+  it('derives network resource names from the VM name', () => {
+    expect(networkNames('shirvm')).toMatchObject({
+      virtualNetwork: 'shirvm-vnet',
+      natGateway: 'shirvm-natgw',
+      networkInterface: 'shirvm-nic',
+    });
+  });
+
+  it('reads a subnet id into group, VNet and subnet', () => {
+    const id = '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network/' +
+      'virtualNetworks/vnet1/subnets/default';
+
+    expect(parseArmId(id)).toEqual({ subscriptionId: 's1', resourceGroup: 'rg1',
+      name: 'default', parentName: 'vnet1' });
+    expect(parseArmId('/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network/' +
+      'natGateways/nat1').parentName).toBeUndefined();
+  });
+});
+
+describe('inspect-runtime.ps1', () => {
+  it('starts with its marker and prints the runtime line the install step reads', async () => {
+    const path = join(import.meta.dirname, '..', '..', 'scripts', 'inspect-runtime.ps1');
+    const text = await readFile(path, 'utf8');
+
+    expect(text.split('\n', 1)[0]).toBe(SCRIPT_MARKERS.inspect);
+    expect(text).toContain('SHIR-DOCTOR runtime installed=$installed');
+    expect(text).toContain('registeredTo=$registeredTo');
+  });
+});
