@@ -105,8 +105,8 @@ export function createPlainPresenter(options: PlainOptions): Presenter {
     onInterrupt(): void {},
     cancelPrompts(): void {},
     runningSteps: () => runningStepTitles(state),
-    showError(what: string, fix: string): void {
-      write([`error: ${what}`, fix]);
+    showError(error: ErrorInfo): void {
+      write(describeError(error, '').map((line, index) => (index === 0 ? `error: ${line}` : line)));
     },
     async close(): Promise<void> {},
   };

@@ -2,6 +2,7 @@
  * What every presenter offers the CLI: the SessionUI the core talks to, plus the few things
  * only the CLI needs (Ctrl-C wiring, closing the screen).
  */
+import type { ErrorInfo } from '../engine/errors.js';
 import type { DoctorEvent, EventInput, SessionUI } from '../engine/events.js';
 
 /** A SessionUI the CLI can also interrupt and close. */
@@ -15,8 +16,8 @@ export interface Presenter extends SessionUI {
   cancelPrompts(): void;
   /** Titles of steps still running, to say what an interrupt is waiting for. */
   runningSteps(): string[];
-  /** Shows a usage or start-up error that happened outside a session. */
-  showError(what: string, fix: string): void;
+  /** Shows an error that ended the run outside the session's own summary (start-up, crash). */
+  showError(error: ErrorInfo): void;
   /** Leaves the final screen in place and releases the terminal. */
   close(): Promise<void>;
 }

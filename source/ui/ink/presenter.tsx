@@ -7,7 +7,13 @@
  */
 import { render, type Instance } from 'ink';
 import type { ReadStream, WriteStream } from 'node:tty';
-import { CANCELLED, type CommandName, type EventInput } from '../../engine/events.js';
+import type { ErrorInfo } from '../../engine/errors.js';
+import {
+  CANCELLED,
+  type CommandName,
+  type EventInput,
+  type SessionSummary,
+} from '../../engine/events.js';
 import type { Plan } from '../../engine/types.js';
 import { initialState, runningStepTitles, type Prompt } from '../model.js';
 import { stamp, type Presenter } from '../presenter.js';
@@ -63,10 +69,24 @@ export function createInkPresenter(options: InkOptions): Presenter {
       while (queue.length > 0) answer(CANCELLED);
     },
     runningSteps: () => runningStepTitles(store.getState()),
-    showError(what, fix) {
-      store.dispatch(stamp({ type: 'log', level: 'warn', message: `${what} ${fix}` }));
+    showError(error) {
+      const summary = failure(error);
+      store.dispatch(stamp({ type: 'session.finished', summary, exitCode: error.exitCode }));
     },
     close: () => unmount(instance),
+  };
+}
+
+/** A closing summary for an error that ended the run before the session could report it. */
+function failure(error: ErrorInfo): SessionSummary {
+  return {
+    outcome: 'failed',
+    headline: 'shir-doctor stopped before the session could finish.',
+    changes: { created: [], updated: [], deleted: [] },
+    reportPaths: {},
+    nextCommands: [],
+    retries: 0,
+    error,
   };
 }
 

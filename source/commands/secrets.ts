@@ -1,0 +1,109 @@
+/**
+ * Where the real value of a masked secret comes from, so a rewrite can keep it.
+ *
+ * The service returns SecureString values as `**********`; writing that back would destroy the
+ * secret, so the core asks a SecretSource with the key `<linkedService>:<JSON pointer under
+ * properties>`. Order in Azure mode, first answer wins:
+ *
+ * 1. `--secrets-file FILE`: a JSON object keyed exactly like that.
+ * 2. The environment: `SHIR_DOCTOR_SECRET_<LINKEDSERVICE>_<FIELD>` (see `secretEnvName`).
+ * 3. A hidden prompt, only when a human is at the keyboard.
+ *
+ * In sandbox mode the emulator knows the values an admin would type. Every value found is
+ * registered with the redactor before it is handed on.
+ */
+import { readFile } from 'node:fs/promises';
+import { DoctorError, ExitCode } from '../engine/errors.js';
+import { CANCELLED, type SessionUI } from '../engine/events.js';
+import { registerSecret } from '../engine/redact.js';
+import type { SecretSource } from '../remediation/context.js';
+
+/**
+ * The environment variable for a secret key: linked service name and the pointer's last
+ * segment, upper-cased, every other character `_`.
+ * `RestService:/typeProperties/authHeaders/x-api-key` becomes
+ * `SHIR_DOCTOR_SECRET_RESTSERVICE_X_API_KEY`.
+ */
+export function secretEnvName(key: string): string {
+  const separator = key.indexOf(':');
+  const service = separator === -1 ? key : key.slice(0, separator);
+  const field = separator === -1 ? '' : key.slice(separator + 1).split('/').at(-1) ?? '';
+  const parts = field === '' ? [service] : [service, field];
+
+  return `SHIR_DOCTOR_SECRET_${parts.map(toEnvWord).join('_')}`;
+}
+
+function toEnvWord(text: string): string {
+  return text.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** Answers from a fixed table (the sandbox's admin secrets). */
+export function tableSecrets(values: Record<string, string>): SecretSource {
+  return {
+    async resolve(key) {
+      return remember(values[key]);
+    },
+  };
+}
+
+export interface AzureSecretOptions {
+  secretsFile?: string;
+  env: NodeJS.ProcessEnv;
+  ui: SessionUI;
+  isInteractive: boolean;
+}
+
+/** File, then environment, then a hidden prompt (interactive only). */
+export async function azureSecrets(options: AzureSecretOptions): Promise<SecretSource> {
+  const file = options.secretsFile === undefined ? {} : await readSecretsFile(options.secretsFile);
+
+  return {
+    async resolve(key) {
+      const known = file[key] ?? options.env[secretEnvName(key)];
+      if (known !== undefined && known !== '') return remember(known);
+      if (!options.isInteractive) return undefined;
+
+      const typed = await options.ui.askSecret(`Value of ${key} (the service returns it masked)`);
+
+      return typed === CANCELLED || typed === '' ? undefined : remember(typed);
+    },
+  };
+}
+
+async function readSecretsFile(path: string): Promise<Record<string, string>> {
+  const parsed = await readJson(path);
+  const isTable =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
+    Object.values(parsed).every((value) => typeof value === 'string');
+  if (!isTable) {
+    throw secretsFileError(path, 'it is not a JSON object of strings');
+  }
+  for (const value of Object.values(parsed)) registerSecret(value as string);
+
+  return parsed as Record<string, string>;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw secretsFileError(path, error instanceof Error ? error.message : String(error));
+  }
+}
+
+function secretsFileError(path: string, why: string): DoctorError {
+  return new DoctorError({
+    code: 'secrets-file-invalid',
+    what: `The secrets file ${path} cannot be used.`,
+    why,
+    fix: 'Pass --secrets-file with a JSON object such as ' +
+      '{"RestService:/typeProperties/password": "..."}.',
+    exitCode: ExitCode.usage,
+  });
+}
+
+function remember(value: string | undefined): string | undefined {
+  if (value !== undefined) registerSecret(value);
+
+  return value;
+}

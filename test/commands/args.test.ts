@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine, type CommandLine } from '../../source/commands/args.js';
+import { ExitCode, isDoctorError, type ErrorInfo } from '../../source/engine/errors.js';
+
+const azure = ['--subscription', 'sub-1', '--resource-group', 'rg', '--workspace', 'ws'];
+
+function usageErrorOf(argv: string[]): ErrorInfo {
+  try {
+    parseCommandLine(argv);
+  } catch (error) {
+    if (isDoctorError(error)) return error.info;
+    throw error;
+  }
+  throw new Error(`no usage error for ${argv.join(' ')}`);
+}
+
+function session(argv: string[]): Extract<CommandLine, { kind: 'session' }> {
+  const line = parseCommandLine(argv);
+  if (line.kind !== 'session') throw new Error(`not a session: ${line.kind}`);
+
+  return line;
+}
+
+describe('command line', () => {
+  it('runs fix against the sandbox by default, with the default state folder', () => {
+    const line = session(['--sandbox']);
+
+    expect(line.command).toBe('fix');
+    expect(line.flags).toMatchObject({
+      isSandbox: true, isAutoApproved: false, isJson: false, stateDir: './.shir-doctor',
+    });
+    expect(line.flags.target).toEqual({});
+  });
+
+  it('reads every sandbox and behaviour flag', () => {
+    const line = session([
+      'fix', '--sandbox', '--sandbox-reset', '--scenario', 'F07', '--time-scale', '0', '-y',
+      '--json', '--state-dir', '/tmp/x', '--api-url', 'https://api.example/v1',
+    ]);
+
+    expect(line.flags).toMatchObject({
+      isSandboxReset: true, scenario: 'F07', timeScale: 0, isAutoApproved: true, isJson: true,
+      stateDir: '/tmp/x', target: { apiUrl: 'https://api.example/v1' },
+    });
+  });
+
+  it('builds the Azure target from the three target flags', () => {
+    const line = session(['verify', ...azure, '--vm-name', 'vm1', '--proxy', 'http://p:3128']);
+
+    expect(line.command).toBe('verify');
+    expect(line.flags.target).toEqual({
+      subscriptionId: 'sub-1', resourceGroup: 'rg', workspaceName: 'ws', vmName: 'vm1',
+      proxyUrl: 'http://p:3128',
+    });
+  });
+
+  it('takes rollback options only with rollback', () => {
+    const line = session(['rollback', ...azure, '--session', 's1', '--delete-created']);
+
+    expect(line.flags).toMatchObject({ sessionId: 's1', isDeleteCreated: true });
+    expect(usageErrorOf(['fix', ...azure, '--session', 's1']).what).toContain('--session');
+  });
+
+  it('names the missing target flags in Azure mode', () => {
+    const info = usageErrorOf(['fix', '--subscription', 'sub-1']);
+
+    expect(info.exitCode).toBe(ExitCode.usage);
+    expect(info.what).toContain('--resource-group');
+    expect(info.what).toContain('--workspace');
+    expect(info.what).not.toContain('--subscription');
+    expect(info.fix).toContain('--sandbox');
+  });
+
+  it('names an unknown flag, a flag without value and an unknown command', () => {
+    expect(usageErrorOf(['--sandbox', '--frobnicate']).what).toContain('--frobnicate');
+    expect(usageErrorOf(['--sandbox', '--scenario']).what).toContain('--scenario');
+    expect(usageErrorOf(['repair', '--sandbox']).fix).toContain('verify');
+  });
+
+  it('rejects sandbox-only flags without --sandbox and a bad time scale', () => {
+    expect(usageErrorOf([...azure, '--time-scale', '0']).fix).toContain('--sandbox');
+    expect(usageErrorOf(['--sandbox', '--time-scale', 'fast']).what).toContain('--time-scale');
+    expect(usageErrorOf(['--sandbox', '--time-scale', '-1']).exitCode).toBe(ExitCode.usage);
+  });
+
+  it('parses sandbox serve, help and version', () => {
+    expect(parseCommandLine(['sandbox', 'serve', '--scenario', 'F01.json'])).toEqual({
+      kind: 'serve',
+      flags: {
+        stateDir: './.shir-doctor', scenario: 'F01.json', isSandboxReset: false,
+        timeScale: undefined,
+      },
+    });
+    expect(usageErrorOf(['sandbox']).fix).toContain('sandbox serve');
+    expect(parseCommandLine(['--help']).kind).toBe('help');
+    expect(parseCommandLine(['--version']).kind).toBe('version');
+  });
+});
