@@ -14,7 +14,8 @@ import {
 } from '../helpers/https-server.js';
 
 const SUB = '11111111-2222-4333-8444-555555555555';
-const WS_PATH = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Synapse/workspaces/ws`;
+const RG_PATH = `/subscriptions/${SUB}/resourceGroups/rg`;
+const WS_PATH = `${RG_PATH}/providers/Microsoft.Synapse/workspaces/ws`;
 
 let server: TestHttpsServer;
 let flaky = 0;
@@ -64,7 +65,8 @@ describe('createClients in sandbox mode', () => {
     const workspace = await clients.synapse.workspaces.get('rg', 'ws');
     const vm = await clients.compute.virtualMachines.get('rg', 'vm1');
     const vnet = await clients.network.virtualNetworks.get('rg', 'vnet1');
-    const linked = await clients.artifacts(server.url).linkedServiceOperations.getLinkedService('Rest');
+    const dev = clients.artifacts(server.url);
+    const linked = await dev.linkedServiceOperations.getLinkedService('Rest');
 
     expect(workspace.location).toBe('westeurope');
     expect(vm.name).toBe('vm1');
