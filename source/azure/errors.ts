@@ -42,8 +42,10 @@ const NETWORK_CODES = new Set([
 const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
 /** What MSAL says when the authority cannot be reached (it hides the network error). */
-const SIGN_IN_NETWORK =
-  /endpoints_resolution_error|network_error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|certificate/i;
+const SIGN_IN_NETWORK = new RegExp(
+  'endpoints_resolution_error|network_error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|certificate',
+  'i',
+);
 
 /** Paths only the workspace dev endpoint serves. */
 const DEV_PATH = /\/(linkedservices|pipelines|pipelineruns|operationresults|datasets|triggers)/i;
