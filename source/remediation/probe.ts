@@ -16,8 +16,11 @@ import { runScript, tailOf } from './guest.js';
 import { findVm } from './network.js';
 import { readRuntimeStatus } from './runtime.js';
 
-/** Stands in for `*.servicebus.windows.net` until the node's relay namespace is known. */
-export const SERVICE_BUS_PROBE_HOST = 'servicebus.windows.net';
+/**
+ * Stands in for `*.servicebus.windows.net` until the node's relay namespace is known: a name
+ * under the wildcard, so firewall rules written for the wildcard apply to it.
+ */
+export const SERVICE_BUS_PROBE_HOST = 'shirdoctorprobe.servicebus.windows.net';
 
 /** Hosts the installer comes from (the fwlink and its redirect target). */
 export const DOWNLOAD_HOSTS = ['go.microsoft.com', 'download.microsoft.com'] as const;

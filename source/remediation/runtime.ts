@@ -9,7 +9,9 @@
  *   fifth (F15).
  * - The auth key is registered with the redactor the moment it arrives and lives only in
  *   `context.produced.authKey`; it is never journaled, emitted or returned in a summary.
- * - An Offline node with our node name is removed only when the approved plan lists it (F14).
+ * - A node with our node name that no machine serves (Offline, NeedRegistration,
+ *   InitializeFailed) is removed only when the approved plan lists it (F14); a node that has
+ *   come back to life meanwhile is kept.
  */
 import type { AzureClients } from '../azure/types.js';
 import { DoctorError } from '../engine/errors.js';
@@ -328,35 +330,36 @@ export function staleNodesStep(): Step<FixContext> {
     run: runStaleNodes };
 }
 
+/** Node statuses that mean no machine is serving the node: safe to remove once approved. */
+const REMOVABLE_STATUSES = new Set(['Offline', 'NeedRegistration', 'InitializeFailed']);
+
 async function runStaleNodes(context: FixContext, io: StepIO): Promise<StepOutcome> {
   const { staleNodes, runtimeName } = context.decisions;
   if (staleNodes.length === 0) return { status: 'skipped', reason: 'no stale node to remove' };
 
   const runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
   const removed: string[] = [];
+  const kept: string[] = [];
   for (const nodeName of staleNodes) {
     const node = findNode(runtime, nodeName);
     if (!node) continue;
-    if (node.status !== 'Offline') throw nodeNotStale(node, runtimeName);
-
+    if (!REMOVABLE_STATUSES.has(node.status)) {
+      // A machine is serving this node again: removing it would cut a live node off.
+      kept.push(`${node.nodeName} (${node.status})`);
+      continue;
+    }
     await removeNode(context, io, node.nodeName);
     removed.push(node.nodeName);
   }
-
-  if (removed.length === 0) {
-    return { status: 'succeeded', summary: `Stale node(s) ${staleNodes.join(', ')} already gone` };
-  }
-  return { status: 'succeeded', summary: `Removed Offline node(s) ${removed.join(', ')}` };
+  return { status: 'succeeded', summary: staleSummary(staleNodes, removed, kept) };
 }
 
-function nodeNotStale(node: NodeView, runtimeName: string): DoctorError {
-  return new DoctorError({
-    code: 'node-not-stale',
-    what: `Node ${node.nodeName} of ${runtimeName} is ${node.status}, not Offline any more.`,
-    why: 'The plan approved removing it because it was Offline; something brought it back.',
-    fix: 'Run shir-doctor again so the plan sees the current state, or pass --node-name ' +
-      'to register this VM under another name.',
-  });
+function staleSummary(planned: string[], removed: string[], kept: string[]): string {
+  const parts: string[] = [];
+  if (removed.length > 0) parts.push(`Removed stale node(s) ${removed.join(', ')}`);
+  if (kept.length > 0) parts.push(`kept live node(s) ${kept.join(', ')}`);
+  if (parts.length === 0) return `Stale node(s) ${planned.join(', ')} already gone`;
+  return parts.join('; ');
 }
 
 async function removeNode(context: FixContext, io: StepIO, nodeName: string): Promise<void> {
