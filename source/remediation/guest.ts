@@ -6,7 +6,7 @@
  * echoes them back); wait for the long-running operation; then GET the run command with
  * `$expand=instanceView` for executionState, exitCode, output and error. The script is
  * identified by its first-line marker (wire/guest.ts). Output is redacted before it leaves this
- * module, and the run command that carried a secret is deleted after it has been read.
+ * module, and every run command is deleted once its output has been read.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,13 @@ export const SCRIPT_FILES: Record<ScriptKind, string> = {
   install: 'install-shir.ps1',
   probe: 'probe-egress.ps1',
   inspect: 'inspect-runtime.ps1',
+};
+
+/** How long Run Command lets each script run before it stops it. */
+const SCRIPT_TIMEOUT_SECONDS: Record<ScriptKind, number> = {
+  install: 3600,
+  probe: 600,
+  inspect: 300,
 };
 
 /** What one Run Command execution produced; every text field is already redacted. */
@@ -116,12 +123,14 @@ export async function runScript(
       protectedParameters: toRunParameters(request.protectedParameters ?? {}),
       asyncExecution: false,
       treatFailureAsDeploymentFailure: false,
-      timeoutInSeconds: 3600,
+      timeoutInSeconds: SCRIPT_TIMEOUT_SECONDS[request.kind],
     }, { updateIntervalInMs: tuningOf(context).pollIntervalMs }),
   );
 
   const run = await readRun(context, request.vmName, name);
-  if (request.protectedParameters) await deleteRun(context, journal, request.vmName, name);
+  // Deleted after every read: a later PUT of the same definition would not run the script
+  // again, and the one that carried the key should not linger.
+  await deleteRun(context, journal, request.vmName, name);
   return run;
 }
 

@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+
+import { readScript, toRunParameters, toScriptRun } from '../../source/remediation/guest.js';
 
 import {
   computerNameOf,
@@ -10,6 +14,7 @@ import {
 import { egressFacts, hasEgress, networkNames } from '../../source/remediation/network.js';
 import { parseArmId } from '../../source/remediation/resources.js';
 import { SCRIPT_MARKERS } from '../../source/wire/guest.js';
+import { makeAuthKey } from '../helpers/secrets.js';
 
 describe('infrastructureSteps', () => {
   it('has the eight steps with edges that let independent work run concurrently', () => {
@@ -95,5 +100,32 @@ describe('inspect-runtime.ps1', () => {
     expect(text.split('\n', 1)[0]).toBe(SCRIPT_MARKERS.inspect);
     expect(text).toContain('SHIR-DOCTOR runtime installed=$installed');
     expect(text).toContain('registeredTo=$registeredTo');
+  });
+});
+
+describe('Run Command helpers', () => {
+  it('leaves empty parameters out, so an absent proxy is not sent as ""', () => {
+    expect(toRunParameters({ NodeName: 'shirvm', ProxyUrl: undefined, MsiUrl: '' }))
+      .toEqual([{ name: 'NodeName', value: 'shirvm' }]);
+  });
+
+  it('reads each shipped script and refuses one without its marker', async () => {
+    for (const kind of ['install', 'probe', 'inspect'] as const) {
+      expect((await readScript(kind)).startsWith(SCRIPT_MARKERS[kind])).toBe(true);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'shir-scripts-'));
+    writeFileSync(join(dir, 'probe-egress.ps1'), 'Write-Output hello\n');
+
+    await expect(readScript('probe', dir)).rejects.toThrowError(/does not start with its marker/);
+  });
+
+  it('redacts the auth key out of Run Command output and parses the stage lines', () => {
+    const key = makeAuthKey();
+    const run = toScriptRun({ exitCode: 0, output: `echo ${key}\nSHIR-DOCTOR stage=done status=ok`,
+      error: key });
+
+    expect(run.output).not.toContain(key);
+    expect(run.error).toBe('[redacted]');
+    expect(run.records).toEqual([{ stage: 'done', status: 'ok' }]);
   });
 });
