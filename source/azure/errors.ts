@@ -17,7 +17,7 @@ import { LOOPBACK_GUARD_CODE } from './policies.js';
 
 /** What the caller was doing, for the message. */
 export interface ErrorContext {
-  /** A phrase that completes "while …", e.g. `updating linked service RestService`. */
+  /** A verb phrase that completes "trying to …", e.g. `update linked service RestService`. */
   operation: string;
   /** The resource name or id concerned, when there is one. */
   resource?: string;
@@ -43,7 +43,8 @@ const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
 /** What MSAL says when the authority cannot be reached (it hides the network error). */
 const SIGN_IN_NETWORK = new RegExp(
-  'endpoints_resolution_error|network_error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|certificate',
+  'endpoints_resolution_error|network_error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|' +
+    'certificate',
   'i',
 );
 
@@ -72,7 +73,7 @@ function fromIdentityError(error: unknown, context: ErrorContext): DoctorError {
 
   return make(
     'sign-in-unreachable',
-    `Microsoft Entra ID could not be reached to sign in while ${context.operation}.`,
+    `Microsoft Entra ID could not be reached to sign in and ${context.operation}.`,
     "Check this machine's network, proxy (HTTPS_PROXY) and TLS inspection (NODE_EXTRA_CA_CERTS) " +
       'settings for login.microsoftonline.com, then rerun.',
     ExitCode.blocked,
@@ -170,7 +171,7 @@ function guardError(error: unknown): DoctorError {
 function interrupted(context: ErrorContext): DoctorError {
   return make(
     'interrupted',
-    `Interrupted while ${context.operation}.`,
+    `Interrupted while trying to ${context.operation}.`,
     'Run the same command again to resume where it stopped.',
     ExitCode.interrupted,
   );
@@ -179,7 +180,7 @@ function interrupted(context: ErrorContext): DoctorError {
 function notSignedIn(context: ErrorContext, why: string): DoctorError {
   return make(
     'not-signed-in',
-    `Azure did not accept your sign-in while ${context.operation}.`,
+    `Azure did not accept your sign-in when trying to ${context.operation}.`,
     'Sign in with `az login` (add `--tenant <tenant id>` when the workspace lives in another ' +
       'tenant), or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET; then rerun.',
     ExitCode.blocked,
@@ -201,7 +202,7 @@ function forbidden(error: RestError, context: ErrorContext): DoctorError {
     : armRoleFix(action ?? requestUrl(error)?.pathname ?? '', scope);
   return make(
     'authorization-failed',
-    `You are not allowed to do this while ${context.operation}.`,
+    `You are not allowed to ${context.operation}.`,
     fix,
     ExitCode.blocked,
     error.message,
@@ -244,14 +245,14 @@ function notFound(error: RestError, context: ErrorContext): DoctorError {
   if (/SubscriptionNotFound|InvalidSubscriptionId/i.test(code)) {
     fix = 'Check the --subscription id, and that `az account list` shows it.';
   }
-  return make('not-found', `${subject(context)} was not found while ${context.operation}.`, fix,
-    ExitCode.blocked, error.message);
+  const what = `${subject(context)} was not found when trying to ${context.operation}.`;
+  return make('not-found', what, fix, ExitCode.blocked, error.message);
 }
 
 function conflict(error: RestError, context: ErrorContext): DoctorError {
   return make(
     'conflict',
-    `Azure reported a conflict on ${subject(context)} while ${context.operation}.`,
+    `Azure reported a conflict on ${subject(context)} when trying to ${context.operation}.`,
     'Another operation is probably still running on it: wait a few minutes and rerun; the ' +
       'session resumes where it stopped.',
     ExitCode.applyFailed,
@@ -273,7 +274,7 @@ function etagConflict(error: RestError, context: ErrorContext): DoctorError {
 function throttled(error: RestError, context: ErrorContext): DoctorError {
   return make(
     'throttled',
-    `Azure kept throttling requests while ${context.operation}, even after retries.`,
+    `Azure kept throttling the requests to ${context.operation}, even after retries.`,
     'Wait a few minutes and rerun; the session resumes where it stopped.',
     ExitCode.applyFailed,
     error.message,
@@ -294,7 +295,7 @@ function quota(error: RestError, context: ErrorContext): DoctorError {
 function serviceError(error: RestError, context: ErrorContext): DoctorError {
   return make(
     'service-error',
-    `Azure failed with status ${error.statusCode} while ${context.operation}.`,
+    `Azure failed with status ${error.statusCode} when trying to ${context.operation}.`,
     'This is usually temporary: rerun in a few minutes; the session resumes where it stopped.',
     ExitCode.applyFailed,
     error.message,
@@ -305,7 +306,7 @@ function rejected(error: RestError, context: ErrorContext): DoctorError {
   const label = [error.statusCode, error.code].filter(Boolean).join(' ');
   return make(
     'request-rejected',
-    `Azure rejected the request (${label}) while ${context.operation}.`,
+    `Azure rejected the request to ${context.operation} (${label}).`,
     'Read the reason above; if it names a setting of the workspace, fix it there and rerun.',
     ExitCode.applyFailed,
     error.message,
@@ -316,7 +317,7 @@ function operationFailed(error: unknown, context: ErrorContext): DoctorError {
   const why = messageOf(error).slice(LRO_FAILED.length).replace(/^[.\s]+/, '');
   return make(
     'operation-failed',
-    `Azure accepted the request but the operation failed while ${context.operation}.`,
+    `Azure accepted the request to ${context.operation}, but the operation failed.`,
     `Check the Activity log of ${subject(context)} in the Azure portal; rerun to try again ` +
       '(the session resumes).',
     ExitCode.applyFailed,
@@ -332,7 +333,7 @@ function unreachable(error: unknown, context: ErrorContext): DoctorError {
   const fix = isCertificate
     ? 'A proxy is inspecting TLS: set NODE_EXTRA_CA_CERTS to its CA certificate and rerun.'
     : 'Check this machine\'s network and proxy (HTTPS_PROXY) settings, then rerun.';
-  return make('azure-unreachable', `Azure could not be reached while ${context.operation}.`,
+  return make('azure-unreachable', `Azure could not be reached to ${context.operation}.`,
     fix, ExitCode.blocked, why);
 }
 
@@ -347,7 +348,7 @@ function devEndpointUnreachable(
     : '';
   return make(
     'dev-endpoint-unreachable',
-    `The development endpoint of ${workspace} could not be reached while ${context.operation}.`,
+    `The development endpoint of ${workspace} could not be reached to ${context.operation}.`,
     'If public network access is disabled, run shir-doctor from a network that reaches the ' +
       "workspace's private endpoint for the Dev sub-resource, and check that " +
       `privatelink.dev.azuresynapse.net resolves to its private IP.${proxy}`,
@@ -359,7 +360,7 @@ function devEndpointUnreachable(
 function unexpected(error: unknown, context: ErrorContext): DoctorError {
   return make(
     'azure-call-failed',
-    `An Azure call failed unexpectedly while ${context.operation}.`,
+    `An Azure call to ${context.operation} failed unexpectedly.`,
     'Rerun shir-doctor; if it fails again, report it with the session log.',
     ExitCode.applyFailed,
     messageOf(error),

@@ -11,7 +11,7 @@ import { makeAuthKey } from '../helpers/secrets.js';
 import { startTestHttpsServer, type TestHttpsServer } from '../helpers/https-server.js';
 
 const SUB = '11111111-2222-4333-8444-555555555555';
-const context = { operation: 'creating VM shir-vm', resource: 'shir-vm', workspace: 'ws' };
+const context = { operation: 'create VM shir-vm', resource: 'shir-vm', workspace: 'ws' };
 
 function restError(statusCode: number | undefined, code?: string, message = 'details') {
   return new RestError(message, { statusCode, code });
@@ -111,7 +111,7 @@ describe('toDoctorError for other failures', () => {
 
     expect(error.info.code).toBe('operation-failed');
     expect(error.info.why).toBe('InternalError. Disk busy.');
-    expect(error.info.what).toContain('creating VM shir-vm');
+    expect(error.info.what).toContain('to create VM shir-vm');
   });
 
   it('gives private endpoint and DNS advice when the dev endpoint is unreachable', () => {
@@ -211,7 +211,7 @@ describe('toDoctorError on what the real SDKs throw', () => {
         updateIntervalInMs: 1,
       }),
     );
-    const error = toDoctorError(thrown, { operation: 'creating integration runtime ir1' });
+    const error = toDoctorError(thrown, { operation: 'create integration runtime ir1' });
 
     expect(error.info.code).toBe('operation-failed');
     expect(error.info.why).toContain('VMAgentNotReady');
@@ -221,7 +221,7 @@ describe('toDoctorError on what the real SDKs throw', () => {
     const { compute } = createClients(server.connection, SUB, fast);
 
     const thrown = await caught(() => compute.virtualMachines.get('rg', 'vm1'));
-    const error = toDoctorError(thrown, { operation: 'reading VM vm1' });
+    const error = toDoctorError(thrown, { operation: 'read VM vm1' });
 
     expect(error.info.fix).toContain(
       `Virtual Machine Contributor on scope /subscriptions/${SUB}/resourceGroups/rg;`,
@@ -234,7 +234,7 @@ describe('toDoctorError on what the real SDKs throw', () => {
     const dev = clients.artifacts('https://127.0.0.1:1');
 
     const thrown = await caught(() => dev.linkedServiceOperations.getLinkedService('Rest'));
-    const error = toDoctorError(thrown, { operation: 'reading linked services', workspace: 'ws' });
+    const error = toDoctorError(thrown, { operation: 'read linked services', workspace: 'ws' });
 
     expect(error.info.code).toBe('dev-endpoint-unreachable');
     expect(error.info.why).toContain('ECONNREFUSED');
@@ -245,7 +245,7 @@ describe('toDoctorError on what the real SDKs throw', () => {
     const { synapse } = createClients(untrusting, SUB, fast);
 
     const thrown = await caught(() => synapse.workspaces.get('rg', 'ws'));
-    const error = toDoctorError(thrown, { operation: 'reading workspace ws', plane: 'arm' });
+    const error = toDoctorError(thrown, { operation: 'read workspace ws', plane: 'arm' });
 
     expect(error.info.code).toBe('sign-in-unreachable');
     expect(error.info.what).toContain('Entra ID');
