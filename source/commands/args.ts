@@ -133,7 +133,7 @@ function toUsageError(error: unknown): DoctorError {
   const message = error instanceof Error ? error.message : String(error);
   const unknown = /Unknown option '([^']+)'/.exec(message);
   if (unknown !== null) {
-    return usageError(`Unknown flag ${unknown[1]}.`, 'Remove it; see shir-doctor --help.');
+    return usageError(`Unknown flag ${unknown[1]}.`, 'Remove it or correct its spelling.');
   }
   const missing = /Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(message);
   if (missing !== null) {

@@ -54,7 +54,11 @@ export function createInkPresenter(options: InkOptions): Presenter {
   };
   const instance = render(
     <App store={store} onAnswer={answer} onInterrupt={() => onInterrupt()} />,
-    { exitOnCtrlC: false, stdout: options.stdout, stdin: options.stdin },
+    {
+      exitOnCtrlC: false,
+      ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    },
   );
 
   return {
