@@ -114,7 +114,7 @@ export async function runScript(
     resourceId: armId(context, 'Microsoft.Compute', `virtualMachines/${request.vmName}` +
       `/runCommands/${name}`),
   };
-  await journaled(journal, intent, `Run Command ${name}`, () =>
+  await journaled(journal, intent, `run the ${request.kind} script on ${request.vmName}`, () =>
     compute.virtualMachineRunCommands.createOrUpdate(resourceGroup, request.vmName, name, {
       location,
       tags: creationTags(journal),
@@ -156,7 +156,7 @@ async function readRun(context: FixContext, vmName: string, name: string): Promi
     );
     return toScriptRun(command.instanceView ?? {});
   } catch (error) {
-    throw asDoctorError(error, `read the output of Run Command ${name}`, vmName);
+    throw asDoctorError(error, `read the output of run command ${name}`, vmName);
   }
 }
 
@@ -191,7 +191,7 @@ async function deleteRun(
     resourceId: armId(context, 'Microsoft.Compute', `virtualMachines/${vmName}/runCommands/${name}`),
   };
   try {
-    await journaled(journal, intent, `delete Run Command ${name}`, () =>
+    await journaled(journal, intent, `delete run command ${name}`, () =>
       context.clients.compute.virtualMachineRunCommands.delete(
         context.target.resourceGroup,
         vmName,

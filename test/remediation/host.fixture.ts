@@ -1,20 +1,22 @@
 /**
- * Fixture for the host-step tests: a sandbox at timeScale 0 (optionally from a scenario made
- * from F01 plus changes), the product's real SDK clients against it, a FixContext with short
- * waits, and a StepIO that records progress lines.
+ * Fixture for the host-step tests: a test sandbox (timeScale 0, optionally from a scenario made
+ * from F01 plus changes) with the product's clients, a FixContext with short waits, a StepIO
+ * that records progress lines, and a way to run the whole host graph with a file journal.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createClients } from '../../source/azure/clients.js';
-import type { Connection } from '../../source/azure/types.js';
 import { CANCELLED } from '../../source/engine/events.js';
+import type { EventInput } from '../../source/engine/events.js';
+import { openJournal } from '../../source/engine/journal.js';
+import { runSteps, type RunResult } from '../../source/engine/runner.js';
 import type { Step, StepIO } from '../../source/engine/step.js';
+import { infrastructureSteps } from '../../source/remediation/host.js';
 import type { Decisions, FixContext } from '../../source/remediation/context.js';
-import { startSandbox, type SandboxHandle } from '../../source/sandbox/index.js';
+import type { SandboxHandle } from '../../source/sandbox/index.js';
 import { createMemoryJournal, type MemoryJournal } from '../helpers/journal.js';
+import { startTestSandbox } from '../helpers/sandbox.js';
 
 /** A scenario change: takes F01 (parsed) and returns the world to start from. */
 export type ScenarioEdit = (scenario: Record<string, any>) => Record<string, any>;
@@ -27,7 +29,16 @@ export interface HostFixture {
   io: StepIO;
   stateDir: string;
   run(step: Step<FixContext>): ReturnType<Step<FixContext>['run']>;
+  /** Runs the whole host graph with a file journal; events are captured before redaction. */
+  runGraph(sessionId?: string): Promise<GraphRun>;
   close(): Promise<void>;
+}
+
+/** What one run of the host graph left behind. */
+export interface GraphRun {
+  result: RunResult;
+  events: EventInput[];
+  journalDir: string;
 }
 
 const F01 = join(import.meta.dirname, '..', '..', 'scenarios', 'F01.json');
@@ -50,20 +61,9 @@ export async function startHostFixture(
 ): Promise<HostFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), 'shir-host-'));
   const scenario = writeScenario(stateDir, options.edit);
-  const sandbox = await startSandbox({ stateDir, timeScale: 0, scenario });
-  const connection: Connection = {
-    kind: 'sandbox',
-    endpoint: sandbox.endpoint,
-    caPem: sandbox.caPem,
-    authorityHost: sandbox.authorityHost,
-    tenantId: sandbox.tenantId,
-    clientId: sandbox.clientId,
-    clientSecret: sandbox.clientSecret,
-  };
+  const test = await startTestSandbox({ stateDir, scenario });
+  const { sandbox, clients } = test;
   const target = { ...sandbox.target, proxyUrl: options.proxyUrl };
-  const clients = createClients(connection, target.subscriptionId, {
-    retry: { retryDelayInMs: 10, maxRetryDelayInMs: 50 },
-  });
 
   const journal = createMemoryJournal();
   const progress: string[] = [];
@@ -76,11 +76,25 @@ export async function startHostFixture(
   return {
     sandbox, context, journal, progress, io, stateDir,
     run: (step) => step.run(context, io),
-    close: async () => {
-      await sandbox.close();
-      await rm(stateDir, { recursive: true, force: true });
-    },
+    runGraph: (sessionId = 'host-session') => runGraph(context, stateDir, sessionId),
+    close: () => test.cleanup(),
   };
+}
+
+async function runGraph(
+  context: FixContext,
+  stateDir: string,
+  sessionId: string,
+): Promise<GraphRun> {
+  const journal = await openJournal({ stateDir: join(stateDir, 'state'), target: context.target,
+    command: 'fix', sessionId });
+  const events: EventInput[] = [];
+  const result = await runSteps(infrastructureSteps(), context, {
+    emit: (event) => events.push(event),
+    journal,
+  });
+  await journal.close();
+  return { result, events, journalDir: journal.directory };
 }
 
 function writeScenario(stateDir: string, edit?: ScenarioEdit): string {
