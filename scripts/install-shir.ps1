@@ -228,7 +228,8 @@ try {
   Write-Stage 'done' 'ok' @{ node = $NodeName }
   exit $Exit.Ok
 } catch {
-  # Unexpected failure: report the message, masked, without the parameters.
+  # Unexpected failure: report the message, masked, without the parameters. Exit 1 is none of
+  # the documented codes, so the caller reports it as an unexplained failure with this output.
   Write-Stage 'unexpected' 'failed' @{ detail = $_.Exception.Message }
-  exit $Exit.RegistrationFailed
+  exit 1
 }
