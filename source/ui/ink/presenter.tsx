@@ -25,6 +25,8 @@ export interface InkOptions {
   command: CommandName;
   stdout?: WriteStream | NodeJS.WriteStream;
   stdin?: ReadStream | NodeJS.ReadStream;
+  /** Route stray console output above the live area (default true; tests turn it off). */
+  patchConsole?: boolean;
   /** Called with every secret the admin types, before the core sees it (the redactor). */
   onSecret?(value: string): void;
 }
@@ -56,6 +58,7 @@ export function createInkPresenter(options: InkOptions): Presenter {
     <App store={store} onAnswer={answer} onInterrupt={() => onInterrupt()} />,
     {
       exitOnCtrlC: false,
+      patchConsole: options.patchConsole ?? true,
       ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
     },
