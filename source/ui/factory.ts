@@ -9,6 +9,7 @@
  * presenter is loaded lazily so JSON and plain runs never load React.
  */
 import type { CommandName } from '../engine/events.js';
+import { registerSecret } from '../engine/redact.js';
 import { createJsonPresenter } from './json.js';
 import { createPlainPresenter } from './plain.js';
 import type { Presenter, TextSink } from './presenter.js';
@@ -20,7 +21,7 @@ export interface PresenterChoice {
   isAutoApproved: boolean;
   stdout: TextSink;
   stderr: TextSink;
-  /** Receives each secret typed at a prompt, before the core sees it. */
+  /** Receives each secret typed at a prompt, before the core sees it (default: the redactor). */
   onSecret?(value: string): void;
 }
 
@@ -34,5 +35,5 @@ export async function createPresenter(choice: PresenterChoice): Promise<Presente
 
   const { createInkPresenter } = await import('./ink/presenter.js');
 
-  return createInkPresenter({ command, onSecret: choice.onSecret });
+  return createInkPresenter({ command, onSecret: choice.onSecret ?? registerSecret });
 }

@@ -4,6 +4,7 @@
  */
 import type { ErrorInfo } from '../engine/errors.js';
 import type { DoctorEvent, EventInput, SessionUI } from '../engine/events.js';
+import { redactDeep } from '../engine/redact.js';
 
 /** A SessionUI the CLI can also interrupt and close. */
 export interface Presenter extends SessionUI {
@@ -22,12 +23,15 @@ export interface Presenter extends SessionUI {
   close(): Promise<void>;
 }
 
-/** Adds the timestamp when the caller did not (the core's bus stamps its own events). */
+/**
+ * Adds the timestamp when the caller did not (the core's bus stamps its own events) and
+ * redacts again: whatever a presenter shows may end up in a terminal log or a ticket.
+ */
 export function stamp(input: EventInput): DoctorEvent {
-  const candidate = input as EventInput & { at?: string };
+  const candidate = redactDeep(input) as EventInput & { at?: string };
   if (typeof candidate.at === 'string') return candidate as DoctorEvent;
 
-  return { ...input, at: new Date().toISOString() } as DoctorEvent;
+  return { ...candidate, at: new Date().toISOString() } as DoctorEvent;
 }
 
 /** The part of a writable stream presenters use; tests pass a collector. */

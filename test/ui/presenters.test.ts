@@ -3,6 +3,7 @@ import { CANCELLED, type DoctorEvent } from '../../source/engine/events.js';
 import { createPresenter } from '../../source/ui/factory.js';
 import { createJsonPresenter } from '../../source/ui/json.js';
 import { createPlainPresenter } from '../../source/ui/plain.js';
+import { makeAuthKey } from '../helpers/secrets.js';
 import { fullRun, plan } from './fixture.js';
 
 function collector(): { text: () => string; write(chunk: string): void } {
@@ -93,5 +94,19 @@ describe('presenter factory', () => {
 
     expect(out.text().split('\n').filter(Boolean)).toHaveLength(1);
     expect(err.text().match(/shir-doctor fix · sandbox/g)).toHaveLength(2);
+  });
+});
+
+describe('redaction at the presenter', () => {
+  it('removes an auth key that reached a presenter from stdout and stderr', () => {
+    const key = makeAuthKey();
+    const out = collector();
+    const err = collector();
+    const ui = createJsonPresenter({ command: 'fix', out, sink: err, isAutoApproved: true });
+    ui.emit({ type: 'log', level: 'warn', message: `script said ${key}` });
+
+    expect(out.text()).toContain('script said');
+    expect(out.text()).not.toContain(key);
+    expect(err.text()).not.toContain(key);
   });
 });
