@@ -109,13 +109,35 @@ async function runBackup(context: FixContext, io: StepIO): Promise<StepOutcome> 
 
   const artifacts = artifactsOf(context);
   for (const item of targets) {
-    if (io.journal.recall<BackupRecord>(backupKey(item))) continue;
+    if (io.journal.recall<string>(writtenKey(item)) !== undefined) continue;
     io.progress(`backing up ${label(item)}`);
-    const raw = await read(artifacts, item);
-    const path = await io.journal.backup(item.kind, item.name, raw.text, raw.etag);
-    await io.journal.remember(backupKey(item), { etag: raw.etag, text: raw.text, path });
+    await backupOne(context, io, item, await read(artifacts, item));
   }
   return { status: 'succeeded', summary: `Backed up ${targets.map((t) => t.name).join(', ')}` };
+}
+
+/**
+ * Records the baseline a rewrite is checked against. In a resumed session, a definition this
+ * session never wrote may have changed since the interrupted run; the current one becomes the
+ * baseline then, unless it already points at our runtime (a write whose outcome was lost).
+ */
+async function backupOne(
+  context: FixContext,
+  io: StepIO,
+  item: RewireTarget,
+  raw: RawDefinition,
+): Promise<void> {
+  const previous = io.journal.recall<BackupRecord>(backupKey(item));
+  if (previous && previous.etag === raw.etag) return;
+  if (previous) {
+    const original = propertiesOf(JSON.parse(previous.text) as JsonObject);
+    const slots = connectViaSlots(context, item, original);
+    if (pointsAt(propertiesOf(raw.body), slots, context.decisions.runtimeName)) return;
+    io.progress(`${label(item)} changed since the interrupted run; backing up the current one`);
+  }
+
+  const path = await io.journal.backup(item.kind, item.name, raw.text, raw.etag);
+  await io.journal.remember(backupKey(item), { etag: raw.etag, text: raw.text, path });
 }
 
 async function read(artifacts: ArtifactsClient, item: RewireTarget): Promise<RawDefinition> {
@@ -345,8 +367,8 @@ function conflict(item: RewireTarget, expected?: string, actual?: string): Docto
     what: `${label(item)} changed since shir-doctor backed it up; it was not rewired and ` +
       'nothing was overwritten.',
     why: `ETag at backup ${expected ?? '(none)'}, now ${actual ?? 'different'}.`,
-    fix: 'Review the other change, then run shir-doctor fix again: a new session backs up the ' +
-      'current definition.',
+    fix: 'Review the other change, then run shir-doctor fix again: the definition is backed ' +
+      'up afresh before it is rewired.',
   });
 }
 

@@ -1,0 +1,366 @@
+/**
+ * Rollback: restore every linked service and pipeline a fix session changed, and (only when
+ * asked) delete what it created.
+ *
+ * Policy:
+ * - The session is the one named, else the latest fix session for the target with changes
+ *   that is not rolled back yet. Its journal records the rollback too, and is marked
+ *   `rolled-back` at the end so a later fix starts afresh.
+ * - A definition is restored only while it is still what the session wrote (same ETag); if
+ *   someone changed it since, it is refused and left as it is. A definition whose write outcome
+ *   was lost is restored only when it differs from the backup in `connectVia` alone.
+ * - Masked secrets are put back from the SecretSource, never the mask; without a value the
+ *   item is not written. After each write, a GET must equal the backup canonically.
+ * - Created resources are deleted newest first, only with `deleteCreated` (the CLI asks).
+ */
+import type { ArtifactsClient } from '@azure/synapse-artifacts';
+import { toDoctorError } from '../azure/errors.js';
+import type { AzureClients } from '../azure/types.js';
+import { DoctorError, ExitCode, isDoctorError } from '../engine/errors.js';
+import type { SessionUI } from '../engine/events.js';
+import {
+  isSameTarget,
+  listSessions,
+  readJournal,
+  type JournalContents,
+  type SessionInfo,
+} from '../engine/journal.js';
+import type { Target } from '../engine/types.js';
+import type { SecretSource } from './context.js';
+import {
+  canonicalJson,
+  deletePipeline,
+  findWebActivities,
+  getAt,
+  isSameExcept,
+  propertiesOf,
+  readDefinition,
+  writeDefinition,
+  type JsonObject,
+  type RawDefinition,
+} from './definitions.js';
+import { parseArmId } from './resources.js';
+import {
+  backupKey,
+  restoreSecrets,
+  writtenKey,
+  type BackupRecord,
+  type RewireTarget,
+} from './rewire.js';
+import {
+  failSession,
+  finishSession,
+  openSession,
+  type Session,
+  type SessionOptions,
+  type SessionResult,
+} from './session.js';
+
+/** Restores what a fix session changed. */
+export async function runRollback(options: SessionOptions, ui: SessionUI): Promise<SessionResult> {
+  const chosen = await chooseSession(options);
+  const session = await openSession('rollback', options, ui, chosen?.sessionId);
+  if (!chosen) return nothingToRollBack(session, options.sessionId);
+
+  try {
+    const contents = await readJournal(chosen.directory);
+    const devEndpoint = await readDevEndpoint(session.clients, options.target);
+    const artifacts = session.clients.artifacts(devEndpoint);
+    const restored = await restoreAll(session, artifacts, contents);
+    const deleted = options.deleteCreated ? await deleteCreated(session, artifacts, contents) : [];
+    return finishRollback(session, restored, deleted, contents);
+  } catch (error) {
+    return failSession(session, error);
+  }
+}
+
+async function chooseSession(options: SessionOptions): Promise<SessionInfo | undefined> {
+  const sessions = await listSessions(options.stateDir);
+  if (options.sessionId) return sessions.find((item) => item.sessionId === options.sessionId);
+  return sessions.find((item) => isCandidate(item, options.target));
+}
+
+function isCandidate(session: SessionInfo, target: Target): boolean {
+  return (session.command === 'fix' || session.command === 'rollback') &&
+    session.target !== undefined && isSameTarget(session.target, target) &&
+    session.changeCount > 0 && session.finished?.outcome !== 'rolled-back';
+}
+
+function nothingToRollBack(session: Session, requested?: string): Promise<SessionResult> {
+  if (requested) {
+    return failSession(session, new DoctorError({
+      code: 'session-not-found',
+      what: `There is no session ${requested} in this state folder.`,
+      fix: 'List the sessions under <state-dir>/sessions and pass one with --session.',
+      exitCode: ExitCode.usage,
+    }));
+  }
+  return finishSession(session, {
+    outcome: 'healthy',
+    headline: 'Nothing to roll back: no fix session changed this workspace.',
+    exitCode: ExitCode.ok,
+  });
+}
+
+async function readDevEndpoint(clients: AzureClients, target: Target): Promise<string> {
+  try {
+    const workspace = await clients.synapse.workspaces.get(target.resourceGroup,
+      target.workspaceName);
+    const dev = workspace.connectivityEndpoints?.dev;
+    if (dev) return dev;
+  } catch (error) {
+    throw toDoctorError(error, { operation: 'read the workspace', resource: target.workspaceName });
+  }
+  throw new DoctorError({ code: 'dev-endpoint-missing', what: 'The workspace reports no dev ' +
+    'endpoint.', fix: 'Check the workspace in the portal, then run rollback again.' });
+}
+
+// ---- restore definitions ---------------------------------------------------------------------
+
+/** The definitions the session wrote, or may have written (intent without outcome). */
+export function changedDefinitions(contents: JournalContents): RewireTarget[] {
+  const items: RewireTarget[] = [];
+  for (const key of Object.keys(contents.state)) {
+    const match = /^backup:(linked-service|pipeline):(.+)$/.exec(key);
+    if (!match) continue;
+    const item = { kind: match[1] as RewireTarget['kind'], name: match[2] };
+    if (contents.state[writtenKey(item)] !== undefined || isUncertain(contents, item)) {
+      items.push(item);
+    }
+  }
+  return items;
+}
+
+function isUncertain(contents: JournalContents, item: RewireTarget): boolean {
+  return contents.uncertain.some((change) => change.change.kind === item.kind &&
+    change.change.name === item.name && change.change.action === 'update');
+}
+
+interface Restored {
+  restored: string[];
+  refused: DoctorError[];
+}
+
+async function restoreAll(
+  session: Session,
+  artifacts: ArtifactsClient,
+  contents: JournalContents,
+): Promise<Restored> {
+  const result: Restored = { restored: [], refused: [] };
+  for (const item of changedDefinitions(contents)) {
+    try {
+      result.restored.push(`${item.name} (${await restoreOne(session, artifacts, contents, item)})`);
+    } catch (error) {
+      result.refused.push(isDoctorError(error) ? error
+        : toDoctorError(error, { operation: `restore ${item.name}`, resource: item.name }));
+    }
+  }
+  return result;
+}
+
+async function restoreOne(
+  session: Session,
+  artifacts: ArtifactsClient,
+  contents: JournalContents,
+  item: RewireTarget,
+): Promise<string> {
+  const backup = contents.state[backupKey(item)] as BackupRecord;
+  const original = propertiesOf(JSON.parse(backup.text) as JsonObject);
+  const current = await readDefinition(artifacts, item.kind, item.name);
+  const currentProperties = propertiesOf(current.body);
+  if (canonicalJson(currentProperties) === canonicalJson(original)) return 'already restored';
+
+  const written = contents.state[writtenKey(item)] as string | undefined;
+  if (!isStillOurs(item, current, original, written)) throw changedSince(item, written, current);
+
+  const properties = structuredClone(original);
+  await restoreSecrets(properties, item, session.options.secrets);
+  const after = await journaledRestore(session, artifacts, item, properties, current.etag);
+  if (canonicalJson(propertiesOf(after.body)) !== canonicalJson(original)) {
+    throw notRestored(item);
+  }
+  return 'restored';
+}
+
+function isStillOurs(
+  item: RewireTarget,
+  current: RawDefinition,
+  original: JsonObject,
+  written: string | undefined,
+): boolean {
+  if (written !== undefined) return current.etag === written;
+  return isSameExcept(propertiesOf(current.body), original,
+    changedSlots(item, original, propertiesOf(current.body)));
+}
+
+/** The `connectVia` slots where two versions of a definition differ. */
+export function changedSlots(item: RewireTarget, original: JsonObject, current: JsonObject): string[] {
+  if (item.kind === 'linked-service') return ['/connectVia'];
+  return findWebActivities(current)
+    .map(({ pointer }) => `${pointer}/typeProperties/connectVia`)
+    .filter((slot) => canonicalJson(getAt(current, slot)) !== canonicalJson(getAt(original, slot)));
+}
+
+async function journaledRestore(
+  session: Session,
+  artifacts: ArtifactsClient,
+  item: RewireTarget,
+  properties: JsonObject,
+  etag: string | undefined,
+): Promise<RawDefinition> {
+  const collection = item.kind === 'linked-service' ? 'linkedservices' : 'pipelines';
+  const intentId = await session.journal.intend({ action: 'update', kind: item.kind,
+    name: item.name, resourceId: `${artifacts.endpoint}/${collection}/${item.name}` });
+  try {
+    const after = await writeDefinition(artifacts, item.kind, item.name, properties,
+      { ifMatch: etag, signal: session.options.signal });
+    await session.journal.conclude(intentId, { isOk: true, etag: after.etag });
+    return after;
+  } catch (error) {
+    await session.journal.conclude(intentId, { isOk: false, error: String(error) });
+    throw toDoctorError(error, { operation: `restore ${item.name}`, resource: item.name });
+  }
+}
+
+// ---- delete created resources ----------------------------------------------------------------
+
+/** Resource ids the session created and did not delete itself, newest first. */
+export function createdToDelete(contents: JournalContents): string[] {
+  const deleted = new Set(contents.changes
+    .filter((change) => change.change.action === 'delete' && change.result?.isOk)
+    .map((change) => change.change.resourceId.toLowerCase()));
+  return [...contents.created].reverse().filter((id) => !deleted.has(id.toLowerCase()));
+}
+
+async function deleteCreated(
+  session: Session,
+  artifacts: ArtifactsClient,
+  contents: JournalContents,
+): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const resourceId of createdToDelete(contents)) {
+    const change = contents.changes.find((item) => item.change.resourceId === resourceId);
+    const intentId = await session.journal.intend({ action: 'delete',
+      kind: change?.change.kind ?? 'virtual-machine', name: change?.change.name ?? resourceId,
+      resourceId });
+    try {
+      await deleteResource(session.clients, artifacts, resourceId);
+      await session.journal.conclude(intentId, { isOk: true });
+      deleted.push(change?.change.name ?? resourceId);
+    } catch (error) {
+      await session.journal.conclude(intentId, { isOk: false, error: String(error) });
+      throw toDoctorError(error, { operation: 'delete a created resource', resource: resourceId });
+    }
+  }
+  return deleted;
+}
+
+const POLL = { updateIntervalInMs: 500 };
+
+/** Deletes one resource by its ARM id (or dev-endpoint URL for a pipeline). */
+async function deleteResource(
+  clients: AzureClients,
+  artifacts: ArtifactsClient,
+  resourceId: string,
+): Promise<void> {
+  if (/^https?:/i.test(resourceId)) {
+    await deletePipeline(artifacts, resourceId.split('/').pop() ?? '');
+    return;
+  }
+  const { resourceGroup: rg, name, parentName } = parseArmId(resourceId);
+  const type = resourceId.toLowerCase();
+  if (type.includes('/runcommands/')) {
+    await clients.compute.virtualMachineRunCommands.delete(rg, parentName ?? '', name, POLL);
+  } else if (type.includes('/virtualmachines/')) {
+    await clients.compute.virtualMachines.delete(rg, name, POLL);
+  } else if (type.includes('/integrationruntimes/')) {
+    await deleteRuntimePart(clients, resourceId);
+  } else {
+    await deleteNetworkResource(clients, type, rg, name);
+  }
+}
+
+async function deleteRuntimePart(clients: AzureClients, resourceId: string): Promise<void> {
+  const parts = resourceId.split('/');
+  const at = (key: string): string =>
+    parts[parts.findIndex((part) => part.toLowerCase() === key) + 1] ?? '';
+  const rg = at('resourcegroups');
+  const workspace = at('workspaces');
+  const runtime = at('integrationruntimes');
+  if (resourceId.toLowerCase().includes('/nodes/')) {
+    await clients.synapse.integrationRuntimeNodes.delete(rg, workspace, runtime, at('nodes'));
+    return;
+  }
+  await clients.synapse.integrationRuntimes.beginDeleteAndWait(rg, workspace, runtime, POLL);
+}
+
+async function deleteNetworkResource(
+  clients: AzureClients,
+  type: string,
+  rg: string,
+  name: string,
+): Promise<void> {
+  const network = clients.network;
+  if (type.includes('/networkinterfaces/')) {
+    await network.networkInterfaces.beginDeleteAndWait(rg, name, POLL);
+  } else if (type.includes('/subnets/')) {
+    return; // goes with its virtual network
+  } else if (type.includes('/virtualnetworks/')) {
+    await network.virtualNetworks.beginDeleteAndWait(rg, name, POLL);
+  } else if (type.includes('/networksecuritygroups/')) {
+    await network.networkSecurityGroups.beginDeleteAndWait(rg, name, POLL);
+  } else if (type.includes('/natgateways/')) {
+    await network.natGateways.beginDeleteAndWait(rg, name, POLL);
+  } else if (type.includes('/publicipaddresses/')) {
+    await network.publicIPAddresses.beginDeleteAndWait(rg, name, POLL);
+  }
+}
+
+// ---- summary and errors ----------------------------------------------------------------------
+
+function finishRollback(
+  session: Session,
+  result: Restored,
+  deleted: string[],
+  contents: JournalContents,
+): Promise<SessionResult> {
+  const created = createdToDelete(contents).length;
+  const leftNote = !session.options.deleteCreated && created > 0
+    ? ` ${created} created resource(s) were kept; pass --delete-created to remove them.` : '';
+  if (result.refused.length > 0) {
+    const first = result.refused[0].info;
+    return finishSession(session, {
+      outcome: 'failed',
+      headline: result.refused.map((error) => error.info.what).join(' '),
+      exitCode: ExitCode.applyFailed,
+      error: { ...first, what: result.refused.map((error) => error.info.what).join(' ') },
+      nextCommands: ['shir-doctor rollback'],
+    });
+  }
+  return finishSession(session, {
+    outcome: 'rolled-back',
+    headline: `Restored ${result.restored.length} definition(s) exactly as backed up` +
+      (result.restored.length > 0 ? `: ${result.restored.join(', ')}.` : '.') +
+      (deleted.length > 0 ? ` Deleted ${deleted.join(', ')}.` : '') + leftNote,
+    exitCode: ExitCode.ok,
+    nextCommands: ['shir-doctor plan'],
+  });
+}
+
+function changedSince(item: RewireTarget, written: string | undefined, current: RawDefinition) {
+  return new DoctorError({
+    code: 'etag-conflict',
+    what: `${item.name} changed after shir-doctor rewired it; it was not restored.`,
+    why: `ETag written by the session ${written ?? '(unknown)'}, now ${current.etag ?? '?'}.`,
+    fix: `Compare ${item.name} with its backup in the session folder and restore it by hand ` +
+      'if the later change should go.',
+  });
+}
+
+function notRestored(item: RewireTarget): DoctorError {
+  return new DoctorError({
+    code: 'restore-verify-failed',
+    what: `${item.name} was written back, but reading it shows it differs from the backup.`,
+    fix: 'Compare it with the backup in the session folder and fix it by hand.',
+  });
+}
