@@ -34,6 +34,7 @@ import { runSteps, type RunResult } from '../engine/runner.js';
 import { openSessionLog, type SessionLog } from '../engine/session-log.js';
 import type { Step } from '../engine/step.js';
 import { countPlan, planHasChanges, type Plan, type Target } from '../engine/types.js';
+import { writeReports } from '../report/index.js';
 import type { FixContext, InfrastructureTuning, SecretSource } from './context.js';
 import { detect, type DetectResult } from './detect.js';
 import { infrastructureSteps } from './host.js';
@@ -148,8 +149,7 @@ async function writeSessionReports(
   summary: SessionSummary,
 ): Promise<SessionSummary['reportPaths']> {
   try {
-    const report = await import('../report/index.js');
-    return await report.writeReports({ directory: session.journal.directory,
+    return await writeReports({ directory: session.journal.directory,
       target: session.options.target, events: session.events, summary });
   } catch (error) {
     session.log.debug('reports were not written', { error: String(error) });
