@@ -7,7 +7,8 @@
  *   its JSON-escaped and URL-encoded spellings, longest first so that a secret containing another
  *   one is removed whole.
  * - Anything shaped like an integration runtime auth key (AUTH_KEY_PATTERN) is replaced even if
- *   nobody registered it.
+ *   nobody registered it. A registered auth key also registers its secret (base64) part, which
+ *   must not leak on its own.
  * - Values shorter than MIN_SECRET_LENGTH are ignored: redacting "a" or "1" would destroy every
  *   message without protecting anything.
  */
@@ -19,6 +20,9 @@ export const REDACTED = '[redacted]';
 /** Shorter registered values are ignored (see the module doc). */
 export const MIN_SECRET_LENGTH = 4;
 
+/** An auth key's secret part is registered on its own only when at least this long. */
+const MIN_TAIL_LENGTH = 16;
+
 const secrets = new Set<string>();
 let ordered: string[] = [];
 
@@ -29,6 +33,18 @@ export function registerSecret(value: string | undefined | null): void {
   const spellings = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
   for (const spelling of spellings) secrets.add(spelling);
   ordered = [...secrets].sort((a, b) => b.length - a.length);
+
+  // The secret half of an auth key must not leak on its own either (e.g. a wrapped line).
+  const tail = authKeyTail(value);
+  if (tail) registerSecret(tail);
+}
+
+/** The base64 part after the last `@` of an auth-key-shaped value, when long enough. */
+function authKeyTail(value: string): string | undefined {
+  if (!new RegExp(`^${AUTH_KEY_PATTERN.source}$`).test(value)) return undefined;
+
+  const tail = value.slice(value.lastIndexOf('@') + 1);
+  return tail.length >= MIN_TAIL_LENGTH ? tail : undefined;
 }
 
 /** Forgets every registered secret. For tests only. */

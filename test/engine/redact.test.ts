@@ -39,6 +39,14 @@ describe('redact', () => {
     expect(redact(url)).toBe(`https://x/?p=${REDACTED}`);
   });
 
+  it('removes the secret part of a registered auth key even when it appears alone', () => {
+    const key = makeAuthKey();
+    const tail = key.slice(key.lastIndexOf('@') + 1);
+    registerSecret(key);
+
+    expect(redact(`wrapped line: ${tail}`)).toBe(`wrapped line: ${REDACTED}`);
+  });
+
   it('prefers the longer of two overlapping secrets', () => {
     registerSecret('abcd');
     registerSecret('abcdefgh');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,7 +10,7 @@ import { openJournal } from '../../source/engine/journal.js';
 import { clearSecrets, registerSecret } from '../../source/engine/redact.js';
 import type { Target } from '../../source/engine/types.js';
 import { buildReport, writeReports, type ReportData } from '../../source/report/index.js';
-import { makeAuthKey } from '../helpers/secrets.js';
+import { makeAuthKey, scanForLeaks } from '../helpers/secrets.js';
 
 const target: Target = {
   subscriptionId: 'sub-1',
@@ -214,6 +214,9 @@ describe('writeReports', () => {
       expect(text).not.toContain('partner-api-key-123');
       expect(text).toContain('[redacted]');
     }
+    expect(scanForLeaks(directory, ['partner-api-key-123'])).toEqual([]);
+    writeFileSync(join(directory, 'control.txt'), `leaked ${key}`);
+    expect(scanForLeaks(directory)).toEqual(['control.txt']);
   });
 
   it('says plainly when nothing changed and offers no rollback', async () => {
