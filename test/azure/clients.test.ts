@@ -3,6 +3,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createClients } from '../../source/azure/clients.js';
+import { toDoctorError } from '../../source/azure/errors.js';
 import { LOOPBACK_GUARD_CODE, type RetryInfo } from '../../source/azure/policies.js';
 import type { Connection } from '../../source/azure/types.js';
 import { clearSecrets, redact } from '../../source/engine/redact.js';
@@ -19,6 +20,8 @@ const WS_PATH = `${RG_PATH}/providers/Microsoft.Synapse/workspaces/ws`;
 
 let server: TestHttpsServer;
 let flaky = 0;
+let throttled = 0;
+let bare429 = 0;
 
 function route(request: { method: string }, url: URL): TestReply | undefined {
   const path = url.pathname.toLowerCase();
@@ -33,6 +36,18 @@ function route(request: { method: string }, url: URL): TestReply | undefined {
   }
   if (path === '/linkedservices/rest') {
     return { status: 200, body: { name: 'Rest', properties: { type: 'RestService' } } };
+  }
+  if (path === '/linkedservices/throttled') {
+    throttled += 1;
+    if (throttled === 1) {
+      const error = { code: 'TooManyRequests', message: 'Slow down.' };
+      return { status: 429, headers: { 'retry-after': '0' }, body: { error } };
+    }
+    return { status: 200, body: { name: 'throttled', properties: { type: 'RestService' } } };
+  }
+  if (path === '/linkedservices/bare429') {
+    bare429 += 1;
+    return { status: 429, body: { error: { code: 'TooManyRequests', message: 'Slow down.' } } };
   }
   if (path.endsWith('/virtualnetworks/flaky') && request.method === 'GET') {
     flaky += 1;
@@ -113,6 +128,37 @@ describe('createClients in sandbox mode', () => {
     ]);
     expect(retries[0].operation).toMatch(/^GET \/subscriptions\/.*\/virtualNetworks\/flaky$/);
     expect(retries.every((r) => r.delayMs >= 0)).toBe(true);
+  });
+});
+
+describe('throttling on the dev endpoint', () => {
+  it('retries a 429 with Retry-After and reports it', async () => {
+    const retries: RetryInfo[] = [];
+    const clients = createClients(sandbox(), SUB, { ...fast, onRetry: (r) => retries.push(r) });
+    const dev = clients.artifacts(server.url);
+
+    const linked = await dev.linkedServiceOperations.getLinkedService('throttled');
+
+    expect(linked.name).toBe('throttled');
+    expect(retries).toEqual([
+      expect.objectContaining({ attempt: 1, statusCode: 429, operation: expect.any(String) }),
+    ]);
+  });
+
+  it('does not retry a bare 429, and maps it to throttled', async () => {
+    const retries: RetryInfo[] = [];
+    const clients = createClients(sandbox(), SUB, { ...fast, onRetry: (r) => retries.push(r) });
+    const dev = clients.artifacts(server.url);
+
+    const thrown = await dev.linkedServiceOperations
+      .getLinkedService('bare429')
+      .catch((error: unknown) => error);
+
+    expect(bare429).toBe(1);
+    expect(retries).toEqual([]);
+    expect(toDoctorError(thrown, { operation: 'read linked service bare429' }).info.code).toBe(
+      'throttled',
+    );
   });
 });
 
