@@ -31,7 +31,7 @@ import type {
   VmView,
 } from './context.js';
 import { networkNames } from './network.js';
-import { MAX_NODES } from './runtime.js';
+import { compareVersions, MAX_NODES } from './runtime.js';
 
 /** Name of the VM shir-doctor creates when it must. */
 export const DEFAULT_VM_NAME = 'shir-doctor-vm';
@@ -52,7 +52,8 @@ export interface PlanResult {
 
 /** The temporary end-to-end pipeline's name for a session. */
 export function testPipelineName(sessionId: string | undefined): string {
-  const short = (sessionId ?? 'session').replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  // Session ids start with the date; the tail (time and random part) tells them apart.
+  const short = (sessionId ?? 'session').replace(/[^A-Za-z0-9]/g, '').slice(-8).toLowerCase();
   return `shir-doctor-e2e-${short}`;
 }
 
@@ -422,9 +423,11 @@ function installItems(runtimeName: string, nodeName: string, vmName: string): Pl
 /** F12: an old or expired node version, or auto-update off, is offered a fix. */
 function upgradeItems(runtime: RuntimeView | undefined): PlanItem[] {
   if (!runtime) return [];
+  const latest = runtime.latestVersion;
   const behind = runtime.nodes.filter((node) =>
-    (node.versionStatus && !/^(UpToDate|Latest)$/i.test(node.versionStatus)) ||
-    (runtime.latestVersion && node.version && node.version !== runtime.latestVersion));
+    /expired/i.test(node.versionStatus ?? '') ||
+    (latest !== undefined && node.version !== undefined &&
+      compareVersions(node.version, latest) < 0));
   if (behind.length === 0 && runtime.autoUpdate !== 'Off') return [];
 
   return [keepItem('integration-runtime', runtime.name,

@@ -206,9 +206,8 @@ export function statusCodeOf(activity: ActivityView | undefined): number | undef
 }
 
 /** True when the failure is the API not answering in time. */
-export function isTimeout(message: string, errorCode?: string): boolean {
-  return /timed?\s?out|timeout|task was cancell?ed/i.test(message) || errorCode === '2108' &&
-    /time/i.test(message);
+export function isTimeout(message: string): boolean {
+  return /timed out|task was cancell?ed|httpRequestTimeout/i.test(message);
 }
 
 function interpret(
@@ -225,15 +224,20 @@ function interpret(
   }
 
   const message = activity?.error?.message || run.message || `the run ended ${run.status}`;
-  const timedOut = isTimeout(message, activity?.error?.errorCode) || run.status === 'TimedOut';
+  const timedOut = isTimeout(message) || run.status === 'TimedOut';
   return { ...base, isPassing: false, status: timedOut ? 'timeout' : 'failed', detail: message };
 }
 
 function successDetail(base: { statusCode?: number; durationMs?: number;
   runtimeName: string; apiUrl: string }): string {
-  const answer = base.statusCode ? `answered ${base.statusCode}` : 'answered';
-  const seconds = base.durationMs !== undefined ? ` in ${(base.durationMs / 1000).toFixed(1)} s` : '';
-  return `The API ${answer} through ${base.runtimeName}${seconds} (${base.apiUrl})`;
+  const answer = base.statusCode ? `answered ${base.statusCode}` : 'answered with a 2xx status';
+  return `The API ${answer} through ${base.runtimeName}${formatDuration(base.durationMs)} ` +
+    `(${base.apiUrl})`;
+}
+
+function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  return ms < 1000 ? ` in ${Math.round(ms)} ms` : ` in ${(ms / 1000).toFixed(1)} s`;
 }
 
 /** The DoctorError for a failed end-to-end run; a timeout names the API, not the runtime. */

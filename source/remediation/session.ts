@@ -29,6 +29,7 @@ import {
   openJournal,
   readJournal,
   type FileJournal,
+  type JournalEntry,
 } from '../engine/journal.js';
 import { runSteps, type RunResult } from '../engine/runner.js';
 import { openSessionLog, type SessionLog } from '../engine/session-log.js';
@@ -162,7 +163,10 @@ const SKIPPED_IN_CHANGES = new Set(['test-pipeline', 'run-command']);
 async function changesOf(session: Session): Promise<SessionSummary['changes']> {
   const contents = await readJournal(session.journal.directory);
   const changes = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
-  for (const { change, result } of contents.changes) {
+  // A rollback shares its fix session's journal: count only what it did itself.
+  const since = session.command === 'rollback' ? lastOpenedAt(contents.entries) : '';
+  for (const { change, result, at } of contents.changes) {
+    if (at < since) continue;
     if (!result?.isOk || SKIPPED_IN_CHANGES.has(change.kind)) continue;
     const list = change.action === 'create' ? changes.created
       : change.action === 'update' ? changes.updated : changes.deleted;
@@ -170,6 +174,11 @@ async function changesOf(session: Session): Promise<SessionSummary['changes']> {
     if (!list.includes(name)) list.push(name);
   }
   return changes;
+}
+
+function lastOpenedAt(entries: JournalEntry[]): string {
+  const opened = entries.filter((entry) => entry.type === 'opened');
+  return opened[opened.length - 1]?.at ?? '';
 }
 
 /** Ends a session on an error thrown outside the step graph. */

@@ -94,7 +94,7 @@ describe('makePlan', () => {
     expect(find(plan.items, 'linked-service', 'Lake')?.detail).toContain('managed private endpoint');
     expect(find(plan.items, 'pipeline', 'CallPartnerApi')?.action).toBe('update');
     expect(find(plan.items, 'test-pipeline')?.name).toBe(testPipelineName('abcdef123456'));
-    expect(testPipelineName('abcdef123456')).toBe('shir-doctor-e2e-abcdef12');
+    expect(testPipelineName('20261204-164321-1b69')).toBe('shir-doctor-e2e-43211b69');
   });
 
   it('produces no changes once the workspace is repaired', () => {

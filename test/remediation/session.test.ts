@@ -1,0 +1,171 @@
+/**
+ * The whole session against the emulator (timeScale 0): fix, rerun, verify, rollback, decline.
+ * The emulator's stored (unmasked) bodies are the ground truth for F16.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { CANCELLED, type DoctorEvent, type EventInput, type SessionUI } from '../../source/engine/events.js';
+import { canonicalJson } from '../../source/remediation/definitions.js';
+import {
+  runFix,
+  runPlanOnly,
+  runRollback,
+  runVerify,
+  type SessionOptions,
+} from '../../source/remediation/session.js';
+import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
+import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+
+interface RecordingUI extends SessionUI {
+  events: EventInput[];
+}
+
+function recordingUI(approval: boolean | typeof CANCELLED = true): RecordingUI {
+  const events: EventInput[] = [];
+  return {
+    events,
+    emit: (event) => { events.push(event); },
+    approve: async () => approval,
+    confirm: async () => true,
+    askSecret: async () => CANCELLED,
+  };
+}
+
+function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
+  const secrets = box.sandbox.adminSecrets;
+  return {
+    target: box.target,
+    connection: box.connection,
+    stateDir: join(box.stateDir, 'doctor'),
+    isAutoApproved: true,
+    signal: new AbortController().signal,
+    secrets: { resolve: async (key) => secrets[key] },
+    onlineDeadlineMs: 20_000,
+    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] },
+    retry: FAST_RETRY,
+    ...overrides,
+  };
+}
+
+function devPath(box: TestSandbox, kind: 'linkedservices' | 'pipelines', name: string): string {
+  return `/dev/${box.target.workspaceName}/${kind}/${name}`;
+}
+
+function stored(box: TestSandbox, kind: 'linkedservices' | 'pipelines', name: string) {
+  const body = box.sandbox.peek(devPath(box, kind, name)) as { properties: Record<string, any> };
+  return structuredClone(body.properties);
+}
+
+function checks(ui: RecordingUI): Array<Extract<DoctorEvent, { type: 'check' }>> {
+  return ui.events.filter((event) => event.type === 'check') as never;
+}
+
+function filesUnder(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('sessions against the emulator (F01)', () => {
+  let box: TestSandbox;
+
+  beforeEach(async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+  });
+
+  afterEach(async () => {
+    await box?.cleanup();
+  });
+
+  it('fixes, proves, finds nothing to do on a rerun, verifies and rolls back exactly', async () => {
+    const rest = stored(box, 'linkedservices', 'RestService');
+    const files = stored(box, 'linkedservices', 'PartnerFiles');
+    const pipeline = stored(box, 'pipelines', 'CallPartnerApi');
+
+    const ui = recordingUI();
+    const fixed = await runFix(options(box), ui);
+
+    expect(fixed.summary.error).toBeUndefined();
+    expect(fixed.exitCode).toBe(0);
+    expect(fixed.summary.outcome).toBe('fixed');
+    expect(fixed.summary.isApiReachable).toBe(true);
+    expect(fixed.summary.headline).toContain('End-to-end API test passed through the ' +
+      'self-hosted runtime shir-doctor-ir');
+    const afterFix = stored(box, 'linkedservices', 'RestService');
+    expect(afterFix.connectVia.referenceName).toBe('shir-doctor-ir');
+    expect(afterFix.typeProperties).toEqual(rest.typeProperties);
+    expect(JSON.stringify(afterFix.parameters)).toBe(JSON.stringify(rest.parameters));
+    expect(JSON.stringify(afterFix.annotations)).toBe(JSON.stringify(rest.annotations));
+    expect(canonicalJson({ ...afterFix, connectVia: 0 })).toBe(canonicalJson({ ...rest, connectVia: 0 }));
+    expect(stored(box, 'linkedservices', 'PartnerFiles').typeProperties.password)
+      .toEqual(files.typeProperties.password);
+    expect(stored(box, 'pipelines', 'CallPartnerApi').activities[0].typeProperties.connectVia
+      .referenceName).toBe('shir-doctor-ir');
+    expect(fixed.summary.changes.updated).toContain('linked-service RestService');
+    expect(fixed.summary.reportPaths.markdown).toBeDefined();
+
+    const rerunUI = recordingUI();
+    const rerun = await runFix(options(box), rerunUI);
+    expect(rerun.exitCode).toBe(0);
+    expect(rerun.summary.outcome).toBe('healthy');
+    expect(rerunUI.events.some((event) => event.type === 'step.started')).toBe(false);
+
+    const verifyUI = recordingUI();
+    const verified = await runVerify(options(box), verifyUI);
+    expect(checks(verifyUI).filter((check) => !check.isPassing)).toEqual([]);
+    expect(verified.exitCode).toBe(0);
+    expect(checks(verifyUI).length).toBeGreaterThanOrEqual(6);
+
+    const rolledBack = await runRollback(options(box), recordingUI());
+    expect(rolledBack.summary.error).toBeUndefined();
+    expect(rolledBack.exitCode).toBe(0);
+    expect(rolledBack.summary.outcome).toBe('rolled-back');
+    expect(JSON.stringify(stored(box, 'linkedservices', 'RestService'))).toBe(JSON.stringify(rest));
+    expect(canonicalJson(stored(box, 'linkedservices', 'PartnerFiles'))).toBe(canonicalJson(files));
+    expect(canonicalJson(stored(box, 'pipelines', 'CallPartnerApi'))).toBe(canonicalJson(pipeline));
+
+    const artefacts = filesUnder(options(box).stateDir).map((path) => readFileSync(path, 'utf8'));
+    for (const text of artefacts) {
+      expect(text.match(AUTH_KEY_PATTERN)).toBeNull();
+      for (const secret of Object.values(box.sandbox.adminSecrets)) {
+        expect(text).not.toContain(secret);
+      }
+    }
+  }, 60_000);
+
+  it('changes nothing when the plan is declined', async () => {
+    const before = stored(box, 'linkedservices', 'RestService');
+
+    const declined = await runFix(options(box, { isAutoApproved: false }), recordingUI(false));
+
+    expect(declined.exitCode).toBe(6);
+    expect(declined.summary.outcome).toBe('declined');
+    expect(stored(box, 'linkedservices', 'RestService')).toEqual(before);
+  });
+
+  it('plans without changing anything', async () => {
+    const ui = recordingUI();
+
+    const planned = await runPlanOnly(options(box), ui);
+
+    expect(planned.exitCode).toBe(0);
+    const plan = ui.events.find((event) => event.type === 'plan.ready');
+    expect(plan && plan.type === 'plan.ready' && plan.plan.items.length).toBeGreaterThan(0);
+    expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+      .toBe('AutoResolveIntegrationRuntime');
+  });
+
+  it('fails the rewire, without writing the mask, when a secret is missing', async () => {
+    const before = stored(box, 'linkedservices', 'RestService');
+
+    const failed = await runFix(options(box, { secrets: { resolve: async () => undefined } }),
+      recordingUI());
+
+    expect(failed.exitCode).toBe(5);
+    expect(failed.summary.error?.code).toBe('secret-unavailable');
+    expect(stored(box, 'linkedservices', 'RestService')).toEqual(before);
+  }, 60_000);
+});
