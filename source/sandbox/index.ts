@@ -2,16 +2,22 @@
  * Starts the embedded Azure emulator: one HTTPS server on 127.0.0.1 that serves Entra ID, ARM
  * (Synapse, Compute, Network) and the workspace dev endpoints, plus a plain HTTP partner API on
  * 127.0.0.1 that stands in for the internet. Handler order: faults, Entra (no auth), the bearer
- * check, settling of due operations, then the routes.
+ * check, settling of due work (run commands, operations), then the routes.
  */
 import type { SandboxHandle, SandboxOptions } from './api.js';
 import { ArmResources } from './arm.js';
 import { loadOrCreateCert } from './cert.js';
+import { compute } from './compute.js';
+import { devEndpoint, findSecrets } from './dev.js';
 import { AUDIENCE, Entra } from './entra.js';
 import { Faults } from './faults.js';
 import type { Ctx, Handler } from './http.js';
+import { Internet } from './internet.js';
+import { network } from './network.js';
 import { Operations } from './operations.js';
-import { loadScenario } from './scenario.js';
+import { Pipelines } from './pipelines.js';
+import { RequestLog } from './request-log.js';
+import { loadScenario, type Scenario } from './scenario.js';
 import { startFront } from './server.js';
 import { synapse } from './synapse.js';
 import { World } from './world.js';
@@ -24,38 +30,53 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
   const scenario = loadScenario(options.scenario ?? 'F01');
   const world = new World(options.stateDir, scenario, options.reset ?? false);
   const tls = await loadOrCreateCert(options.stateDir);
+  const adminSecrets = secretsOf(world.scenario);
 
-  const entra = new Entra(scenario.identity, world.state.signingKey);
+  const entra = new Entra(world.scenario.identity, world.state.signingKey);
   const operations = new Operations(world, timeScale);
   const arm = new ArmResources(world, operations, options.pageSize ?? 10);
-  const faults = new Faults([...(scenario.faults ?? []),
+  const faults = new Faults([...(world.scenario.faults ?? []),
     ...(options.faultsFile ? Faults.readFile(options.faultsFile) : [])]);
+  const internet = new Internet(world.scenario.internet ?? {},
+    () => Object.values(adminSecrets), timeScale);
+  await internet.start();
+  const runner = new Pipelines(world, internet, timeScale);
+  const vms = compute({ world, arm, operations, timeScale });
+  network(world, arm);
+  const log = options.requestLogPath ? new RequestLog(options.requestLogPath, adminSecrets)
+    : undefined;
 
   const routes: Handler[] = [
     faults.handler(),
     entra.handler(),
     (ctx) => authGate(entra, ctx),
-    () => settle(world, operations),
+    () => settle(world, () => vms.settle() || operations.settle()),
     operations.handler(),
+    devEndpoint({ world, arm, runner, timeScale }),
     synapse({ world, arm }),
+    vms.handler,
     arm.handler(),
   ];
-  const front = await startFront(tls, () => routes);
+  const front = await startFront(tls, () => routes, log && ((ctx, reply) => log.write(ctx,
+    reply)));
 
   return {
     endpoint: front.base,
     caPem: tls.cert,
     caPath: tls.certPath,
     authorityHost: front.base,
-    tenantId: scenario.identity.tenantId,
-    clientId: scenario.identity.clientId,
-    clientSecret: scenario.identity.clientSecret,
-    target: { ...scenario.target },
-    demoApiUrl: '',
-    adminSecrets: {},
+    tenantId: world.scenario.identity.tenantId,
+    clientId: world.scenario.identity.clientId,
+    clientSecret: world.scenario.identity.clientSecret,
+    target: { ...world.scenario.target },
+    demoApiUrl: internet.url,
+    adminSecrets,
     peek: (pathOrId) => peek(world, pathOrId),
     issueToken: (scope, lifetime) => entra.issue(scope, lifetime),
-    close: () => front.close(),
+    close: async () => {
+      await Promise.all([front.close(), internet.close()]);
+      world.save();
+    },
   };
 }
 
@@ -66,9 +87,24 @@ function authGate(entra: Entra, ctx: Ctx) {
   return undefined;
 }
 
-function settle(world: World, operations: Operations): undefined {
-  if (operations.settle()) world.save();
+function settle(world: World, work: () => boolean): undefined {
+  let changed = false;
+  while (work()) changed = true;
+  if (changed) world.save();
   return undefined;
+}
+
+/** The real values of the scenario's SecureStrings, keyed `<linkedService>:<pointer>`. */
+function secretsOf(scenario: Scenario): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const content of Object.values(scenario.workspaces ?? {})) {
+    for (const ls of content.linkedServices ?? []) {
+      for (const [pointer, value] of findSecrets(ls.properties)) {
+        secrets[`${ls.name}:${pointer.replace(/\/value$/, '')}`] = value;
+      }
+    }
+  }
+  return secrets;
 }
 
 function peek(world: World, pathOrId: string): unknown {

@@ -77,7 +77,7 @@ export interface GuestSeed {
   /** `legacy` images do not negotiate TLS 1.2 unless a script forces it (F09). */
   image?: 'current' | 'legacy';
   /** An installed runtime, registered to `<workspace>/<runtime>` (F06). */
-  runtime?: { registeredTo: string; nodeName: string; version?: string };
+  runtime?: { registeredTo: string; nodeName: string; version?: string; proxyUrl?: string };
   /** The MSI answers 1618 this many times before it succeeds (F10). */
   msiBusyTimes?: number;
   /** Registration reports success but the node never appears (F11). */

@@ -102,7 +102,8 @@ export interface DevWorkspace {
 /** A finished effect an ARM operation applies when it completes. */
 export type OperationEffect =
   | { kind: 'provisioned'; resourceId: string }
-  | { kind: 'runCommandDone'; resourceId: string }
+  /** A Run Command v1 registration (see guest-sim.ts Registration). */
+  | { kind: 'register'; registration: Record<string, unknown> }
   | { kind: 'none' };
 
 /** An ARM asynchronous operation (Azure-AsyncOperation). */
