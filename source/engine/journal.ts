@@ -12,6 +12,8 @@
  *   temporary file and hard-linked into place, so a second backup of the same item (in the same
  *   or a resumed session) never replaces the original.
  *
+ * - `lock`: the pid of the process that has the session open (see acquireLock).
+ *
  * Everything written passes through `redact`: the journal never holds a secret.
  *
  * A session is resumable when it is a `fix` session for the same target that has not finished,
@@ -123,6 +125,7 @@ export interface OpenJournalOptions {
 }
 
 const JOURNAL_FILE = 'journal.jsonl';
+const LOCK_FILE = 'lock';
 const SESSIONS = 'sessions';
 const RESUMABLE_OUTCOMES: ReadonlySet<SessionOutcome> = new Set(['interrupted', 'failed']);
 
@@ -145,6 +148,7 @@ export async function openJournal(options: OpenJournalOptions): Promise<FileJour
 
   const directory = sessionDirectory(options.stateDir, sessionId);
   await mkdir(join(directory, 'backups'), { recursive: true, mode: 0o700 });
+  await acquireLock(directory);
   const previous = await readJournal(directory);
   const handle = await open(join(directory, JOURNAL_FILE), 'a', 0o600);
 
@@ -224,6 +228,7 @@ export class FileJournal implements Journal {
     this.isClosed = true;
     await this.queue.catch(() => undefined);
     await this.handle.close();
+    await releaseLock(this.directory);
   }
 
   private stamp(): string {
@@ -246,6 +251,52 @@ export class FileJournal implements Journal {
     await this.handle.datasync();
     this.needsFence = false;
   }
+}
+
+/**
+ * One process per session: a `lock` file holds the owner's pid. A lock left by a process that
+ * is gone (crash, SIGKILL) is taken over; one held by a live process is refused, so two
+ * terminals never apply the same session at once. The same process may reopen its own session.
+ */
+async function acquireLock(directory: string): Promise<void> {
+  const path = join(directory, LOCK_FILE);
+  try {
+    await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+
+  const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+  if (owner !== process.pid && isAlive(owner)) throw sessionBusyError(directory, owner);
+  await writeFile(path, `${process.pid}\n`, { mode: 0o600 });
+}
+
+async function releaseLock(directory: string): Promise<void> {
+  const path = join(directory, LOCK_FILE);
+  const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+  if (owner === process.pid) await unlink(path).catch(() => undefined);
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sessionBusyError(directory: string, pid: number): DoctorError {
+  return new DoctorError({
+    code: 'session-in-use',
+    what: 'Another shir-doctor process is working on this session.',
+    why: `Process ${pid} holds ${join(directory, LOCK_FILE)}.`,
+    fix: `Wait for it to finish or stop it (process ${pid}), then rerun.`,
+    exitCode: ExitCode.blocked,
+  });
 }
 
 function closedError(): DoctorError {

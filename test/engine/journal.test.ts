@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -159,6 +167,35 @@ describe('FileJournal', () => {
 
     const mode = statSync(join(journal.directory, 'journal.jsonl')).mode & 0o777;
     expect(mode & 0o077).toBe(0);
+  });
+});
+
+describe('the session lock', () => {
+  it('refuses a session another live process holds', async () => {
+    const stateDir = tempDir();
+    const journal = await openJournal({ stateDir, target, command: 'fix' });
+    await journal.close();
+    // The parent of this test process is alive for the whole test.
+    writeFileSync(join(journal.directory, 'lock'), `${process.ppid}\n`);
+
+    await expect(reopen(stateDir, journal.sessionId)).rejects.toMatchObject({
+      info: { code: 'session-in-use' },
+    });
+  });
+
+  it('takes over a lock left by a process that is gone, and releases it on close', async () => {
+    const stateDir = tempDir();
+    const journal = await openJournal({ stateDir, target, command: 'fix' });
+    await journal.close();
+    const lock = join(journal.directory, 'lock');
+    writeFileSync(lock, '999999999\n');
+
+    const again = await reopen(stateDir, journal.sessionId);
+    const held = readFileSync(lock, 'utf8').trim();
+    await again.close();
+
+    expect(held).toBe(String(process.pid));
+    expect(existsSync(lock)).toBe(false);
   });
 });
 
