@@ -1,0 +1,178 @@
+/**
+ * Session edge cases on variants of scenario F01 written at run time: not DEP-locked (F03), a
+ * slow API (F18), a definition edited after the fix (rollback refuses it), an unrepaired
+ * workspace under verify, and an interrupted fix that resumes.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
+import { writeDefinition } from '../../source/remediation/definitions.js';
+import { testPipelineName } from '../../source/remediation/plan.js';
+import {
+  runFix,
+  runRollback,
+  runVerify,
+  type SessionOptions,
+} from '../../source/remediation/session.js';
+import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const F01 = join(here, '..', '..', 'scenarios', 'F01.json');
+
+/** Writes a copy of F01 changed by `edit` and returns its path. */
+function variant(edit: (scenario: any) => void): string {
+  const scenario = JSON.parse(readFileSync(F01, 'utf8'));
+  edit(scenario);
+  const path = join(mkdtempSync(join(tmpdir(), 'shir-scenario-')), 'scenario.json');
+  writeFileSync(path, JSON.stringify(scenario));
+  return path;
+}
+
+function workspaceOf(scenario: any): any {
+  return scenario.resources.find((r: any) => r.type === 'Microsoft.Synapse/workspaces');
+}
+
+function recordingUI(onEvent?: (event: EventInput) => void): SessionUI & { events: EventInput[] } {
+  const events: EventInput[] = [];
+  return {
+    events,
+    emit: (event) => { events.push(event); onEvent?.(event); },
+    approve: async () => true,
+    confirm: async () => true,
+    askSecret: async () => CANCELLED,
+  };
+}
+
+function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
+  const secrets = box.sandbox.adminSecrets;
+  return {
+    target: box.target,
+    connection: box.connection,
+    stateDir: join(box.stateDir, 'doctor'),
+    isAutoApproved: true,
+    signal: new AbortController().signal,
+    secrets: { resolve: async (key) => secrets[key] },
+    onlineDeadlineMs: 20_000,
+    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] },
+    retry: FAST_RETRY,
+    ...overrides,
+  };
+}
+
+function stored(box: TestSandbox, kind: string, name: string): any {
+  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/${kind}/${name}`) as any;
+  return body === undefined ? undefined : structuredClone(body.properties);
+}
+
+describe('session edge cases', () => {
+  let box: TestSandbox | undefined;
+
+  afterEach(async () => {
+    await box?.cleanup();
+    box = undefined;
+  });
+
+  it('changes nothing in a workspace that is not DEP-locked (F03)', async () => {
+    box = await startTestSandbox({ scenario: variant((s) => {
+      workspaceOf(s).properties.managedVirtualNetwork = '';
+    }) });
+    const before = stored(box, 'linkedservices', 'RestService');
+
+    const result = await runFix(options(box), recordingUI());
+
+    expect(result.exitCode).toBe(4);
+    expect(result.summary.outcome).toBe('not-applicable');
+    expect(result.summary.headline).toContain('not DEP-locked');
+    expect(result.summary.headline).toContain('block lies elsewhere');
+    expect(stored(box, 'linkedservices', 'RestService')).toEqual(before);
+  });
+
+  it('reports a slow API as a timeout naming the API, and removes the test pipeline (F18)',
+    async () => {
+      box = await startTestSandbox({ scenario: variant((s) => {
+        s.internet['api.partner.example'] = { latencyMs: 45_000 };
+      }) });
+
+      const ui = recordingUI();
+      const result = await runFix(options(box), ui);
+
+      expect(result.exitCode).toBe(5);
+      expect(result.summary.error?.code).toBe('api-timeout');
+      expect(result.summary.error?.what).toContain('api.partner.example');
+      expect(result.summary.error?.what).toContain('30 s');
+      const started = ui.events.find((e) => e.type === 'session.started');
+      const sessionId = started?.type === 'session.started' ? started.sessionId : '';
+      const progress = ui.events.filter((e) => e.type === 'step.progress' && e.stepId === 'prove');
+      expect(progress.length).toBeGreaterThan(0);
+      expect(stored(box, 'pipelines', testPipelineName(sessionId))).toBeUndefined();
+    }, 60_000);
+
+  it('verify reports failing checks on an unrepaired workspace (exit 3)', async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+    const ui = recordingUI();
+
+    const result = await runVerify(options(box), ui);
+
+    expect(result.exitCode).toBe(3);
+    expect(result.summary.outcome).toBe('unhealthy');
+    const failing = ui.events.filter((e) => e.type === 'check' && !e.isPassing)
+      .map((e) => e.type === 'check' && e.name);
+    expect(failing).toContain('Runtime state');
+    expect(failing).toContain('Connections on the self-hosted runtime');
+  });
+
+  it('rollback refuses a definition someone changed after the fix, restores the rest',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F01' });
+      const files = stored(box, 'linkedservices', 'PartnerFiles');
+      const fixed = await runFix(options(box), recordingUI());
+      expect(fixed.exitCode).toBe(0);
+      const dev = box.clients.artifacts(
+        (await box.clients.synapse.workspaces.get(box.target.resourceGroup,
+          box.target.workspaceName)).connectivityEndpoints!.dev!);
+      const edited = stored(box, 'linkedservices', 'RestService');
+      edited.description = 'changed by a colleague after the fix';
+      await writeDefinition(dev, 'linked-service', 'RestService', edited);
+
+      const result = await runRollback(options(box), recordingUI());
+
+      expect(result.exitCode).toBe(5);
+      expect(result.summary.error?.code).toBe('etag-conflict');
+      expect(result.summary.headline).toContain('RestService');
+      expect(stored(box, 'linkedservices', 'RestService').description)
+        .toBe('changed by a colleague after the fix');
+      expect(JSON.stringify(stored(box, 'linkedservices', 'PartnerFiles')))
+        .toBe(JSON.stringify(files));
+    }, 60_000);
+
+  it('resumes an interrupted fix in the same session and finishes it', async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+    const controller = new AbortController();
+    const ui = recordingUI((event) => {
+      if (event.type === 'step.succeeded' && event.stepId === 'online') controller.abort();
+    });
+
+    const first = await runFix(options(box, { signal: controller.signal }), ui);
+    expect(first.exitCode).toBe(130);
+    expect(first.summary.outcome).toBe('interrupted');
+    expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+      .toBe('AutoResolveIntegrationRuntime');
+
+    const resumedUI = recordingUI();
+    const second = await runFix(options(box), resumedUI);
+
+    const started = resumedUI.events.find((e) => e.type === 'session.started');
+    expect(started?.type === 'session.started' && started.isResumed).toBe(true);
+    const firstStarted = ui.events.find((e) => e.type === 'session.started');
+    expect(started?.type === 'session.started' && started.sessionId)
+      .toBe(firstStarted?.type === 'session.started' && firstStarted.sessionId);
+    expect(second.summary.error).toBeUndefined();
+    expect(second.exitCode).toBe(0);
+    expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+      .toBe('shir-doctor-ir');
+  }, 60_000);
+});
