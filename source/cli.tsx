@@ -1,1 +1,163 @@
-console.log("stub")
+#!/usr/bin/env node
+/**
+ * The entry point: parse the command line, pick the presenter, run one command, and map how
+ * it ended to an exit code.
+ *
+ * Start-up order matters for speed and for colour: nothing heavy is imported statically.
+ * `NO_COLOR` is turned into `FORCE_COLOR=0` before Ink (and chalk) load; the presenter draws
+ * its first frame before the command modules (and with them the Azure SDKs) are imported.
+ *
+ * Ctrl-C: the first press says what is being finished, cancels open prompts and aborts the
+ * session's signal so steps park their changes; a second press exits 130 at once. `exit` below
+ * is the only place the process ends.
+ */
+import { readFileSync } from 'node:fs';
+import { parseCommandLine, USAGE, type CommandLine, type ServeFlags } from './commands/args.js';
+import { ExitCode, isDoctorError, type ErrorInfo } from './engine/errors.js';
+import { redact } from './engine/redact.js';
+import { detectInteractivity } from './ui/interactive.js';
+import type { Presenter } from './ui/presenter.js';
+
+const HELP_HINT = 'Run shir-doctor --help for every command and flag.';
+
+type SessionLine = Extract<CommandLine, { kind: 'session' }>;
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  process.stderr.write(`error: ${describeCrash(error).what}\n`);
+  exit(ExitCode.internal);
+});
+
+async function main(argv: string[]): Promise<number> {
+  const line = parseOrReport(argv);
+  if (typeof line === 'number') return line;
+
+  switch (line.kind) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return ExitCode.ok;
+    case 'version':
+      process.stdout.write(`${readVersion()}\n`);
+      return ExitCode.ok;
+    case 'serve':
+      return runServe(line.flags);
+    case 'session':
+      return runSession(line);
+  }
+}
+
+/** The command line, or the exit code of a usage error already reported on stderr. */
+function parseOrReport(argv: string[]): CommandLine | number {
+  try {
+    return parseCommandLine(argv);
+  } catch (error) {
+    const info = describeCrash(error);
+    process.stderr.write(`error: ${info.what}\nfix: ${info.fix}\n${HELP_HINT}\n`);
+
+    return info.exitCode;
+  }
+}
+
+async function runSession(line: SessionLine): Promise<number> {
+  const { flags } = line;
+  const isInteractive = detectInteractivity(flags);
+  if (isSet(process.env.NO_COLOR)) process.env.FORCE_COLOR = '0';
+
+  const { createPresenter } = await import('./ui/factory.js');
+  const ui = await createPresenter({
+    command: line.command,
+    isJson: flags.isJson,
+    isInteractive,
+    isAutoApproved: flags.isAutoApproved,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+  const controller = new AbortController();
+  const unwatch = watchInterrupts(ui, controller);
+
+  try {
+    const { runCommand } = await import('./commands/index.js');
+    const context = { command: line.command, flags, ui, isInteractive, env: process.env };
+
+    return await runCommand({ ...context, signal: controller.signal });
+  } catch (error) {
+    const info = describeCrash(error);
+    ui.showError(info);
+
+    return info.exitCode;
+  } finally {
+    unwatch();
+    await ui.close();
+  }
+}
+
+async function runServe(flags: ServeFlags): Promise<number> {
+  const controller = new AbortController();
+  let presses = 0;
+  const onSigint = (): void => {
+    presses += 1;
+    if (presses > 1) exit(ExitCode.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  try {
+    const { serve } = await import('./commands/sandbox.js');
+
+    return await serve({ flags, out: process.stdout, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Wires Ctrl-C (a key under Ink, SIGINT otherwise); returns the function that unwires it. */
+function watchInterrupts(ui: Presenter, controller: AbortController): () => void {
+  let presses = 0;
+  const onInterrupt = (): void => {
+    presses += 1;
+    if (presses > 1) exit(ExitCode.interrupted);
+
+    ui.emit({ type: 'log', level: 'warn', message: interruptMessage(ui.runningSteps()) });
+    ui.cancelPrompts();
+    controller.abort();
+  };
+  ui.onInterrupt(onInterrupt);
+  process.on('SIGINT', onInterrupt);
+
+  return () => process.off('SIGINT', onInterrupt);
+}
+
+function interruptMessage(running: string[]): string {
+  const again = 'Press Ctrl-C again to exit at once.';
+  if (running.length === 0) return `Interrupted: stopping before the next change. ${again}`;
+
+  return `Interrupted: finishing ${running.join(', ')}, then stopping. ${again}`;
+}
+
+/** Any thrown value as ErrorInfo; anything but a DoctorError is an internal error. */
+function describeCrash(error: unknown): ErrorInfo {
+  if (isDoctorError(error)) return error.info;
+
+  const message = error instanceof Error ? error.message : String(error);
+
+  return {
+    code: 'internal',
+    what: redact(message),
+    fix: 'This is a bug in shir-doctor: report it with the session log from --state-dir.',
+    exitCode: ExitCode.internal,
+  };
+}
+
+function readVersion(): string {
+  const path = new URL('../package.json', import.meta.url);
+
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value !== '';
+}
+
+/** The one place the process ends. */
+function exit(code: number): never {
+  process.exit(code);
+}
