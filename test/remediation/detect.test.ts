@@ -1,20 +1,39 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
 
+import { isDoctorError } from '../../source/engine/errors.js';
 import { detect } from '../../source/remediation/detect.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
-describe('detect against the emulator (F01)', () => {
-  let box: TestSandbox;
+const here = dirname(fileURLToPath(import.meta.url));
 
-  beforeAll(async () => {
-    box = await startTestSandbox({ scenario: 'F01' });
-  });
+/** A copy of scenario F01 changed by `edit`, written to a temporary file. */
+function variant(edit: (scenario: any) => void): string {
+  const scenario = JSON.parse(readFileSync(join(here, '..', '..', 'scenarios', 'F01.json'), 'utf8'));
+  edit(scenario);
+  const path = join(mkdtempSync(join(tmpdir(), 'shir-scenario-')), 'scenario.json');
+  writeFileSync(path, JSON.stringify(scenario));
+  return path;
+}
 
-  afterAll(async () => {
+function workspaceOf(scenario: any): any {
+  return scenario.resources.find((r: any) => r.type === 'Microsoft.Synapse/workspaces');
+}
+
+describe('detect against the emulator', () => {
+  let box: TestSandbox | undefined;
+
+  afterEach(async () => {
     await box?.cleanup();
+    box = undefined;
   });
 
-  it('finds the DEP lock, the affected linked services and the Web activity', async () => {
+  it('finds the DEP lock, the affected linked services and the Web activity (F01)', async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+
     const { inventory, findings } = await detect(box.clients, box.target);
 
     expect(inventory.workspace.isDepLocked).toBe(true);
@@ -30,4 +49,45 @@ describe('detect against the emulator (F01)', () => {
     expect(pipeline?.classification).toBe('external-api');
     expect(pipeline?.webActivities[0].pointer).toBe('/activities/0');
   });
+
+  it('says plainly when the workspace is not DEP-locked (F03)', async () => {
+    box = await startTestSandbox({ scenario: variant((s) => {
+      delete workspaceOf(s).properties.managedVirtualNetwork;
+    }) });
+
+    const { inventory, findings } = await detect(box.clients, box.target);
+
+    expect(inventory.workspace.isDepLocked).toBe(false);
+    expect(inventory.linkedServices).toEqual([]);
+    expect(findings[0].id).toBe('workspace.not-dep-locked');
+    expect(findings[0].evidence).toContain('managedVirtualNetwork = (missing)');
+  });
+
+  it('explains allowed tenants without suggesting to turn DEP off (F04)', async () => {
+    box = await startTestSandbox({ scenario: variant((s) => {
+      workspaceOf(s).properties.managedVirtualNetworkSettings.allowedAadTenantIdsForLinking =
+        ['11111111-2222-3333-4444-555555555555'];
+    }) });
+
+    const { findings } = await detect(box.clients, box.target);
+
+    const tenant = findings.find((finding) => finding.id === 'workspace.tenant-linking-limited');
+    expect(tenant?.title).toContain('self-hosted runtime');
+    expect(JSON.stringify(findings)).not.toMatch(/disable (DEP|data exfiltration)/i);
+  });
+
+  it('fails early about private endpoints and DNS when the dev endpoint is private (F08)',
+    async () => {
+      box = await startTestSandbox({ scenario: variant((s) => {
+        workspaceOf(s).properties.publicNetworkAccess = 'Disabled';
+      }) });
+
+      const error = await detect(box.clients, box.target).catch((caught) => caught);
+
+      expect(isDoctorError(error)).toBe(true);
+      expect(error.info.code).toBe('dev-endpoint-unreachable');
+      expect(error.info.exitCode).toBe(4);
+      expect(error.info.fix).toContain('private endpoint');
+      expect(error.info.fix).toContain('DNS');
+    });
 });
