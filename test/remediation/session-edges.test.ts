@@ -149,6 +149,26 @@ describe('session edge cases', () => {
         .toBe(JSON.stringify(files));
     }, 60_000);
 
+  it('rides out throttling on the linked-service writes without duplicating a change (F20)',
+    async () => {
+      box = await startTestSandbox({ scenario: variant((s) => {
+        s.faults = [
+          { method: 'PUT', path: '/linkedservices/', status: 429, retryAfter: 0, times: 2 },
+          { method: 'GET', path: 'operationStatuses', status: 500, times: 1 },
+        ];
+      }) });
+
+      const result = await runFix(options(box), recordingUI());
+
+      expect(result.summary.error).toBeUndefined();
+      expect(result.exitCode).toBe(0);
+      expect(result.summary.retries).toBeGreaterThanOrEqual(2);
+      expect(result.summary.changes.updated.filter((c) => c.startsWith('linked-service')))
+        .toEqual(['linked-service RestService', 'linked-service PartnerFiles']);
+      expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+        .toBe('shir-doctor-ir');
+    }, 60_000);
+
   it('resumes an interrupted fix in the same session and finishes it', async () => {
     box = await startTestSandbox({ scenario: 'F01' });
     const controller = new AbortController();
