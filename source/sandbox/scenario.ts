@@ -24,8 +24,13 @@
  *   outbound path enforces.
  * - `faults`: fault rules (see faults.ts) active from the start.
  *
+ * - `extends`: another scenario id (`F01`) this one varies. Its content is merged in: resources
+ *   by id and artifacts by name are merged deeply (objects merge, arrays and scalars replace,
+ *   `null` deletes a key; an artifact whose `properties` is set to `null` is removed), maps (`runtimes`, `guests`, `internet`, `network`) merge by key,
+ *   `faults` concatenate, everything else replaces.
+ *
  * Strings may use `{subscriptionId}`, `{resourceGroup}`, `{workspaceName}` and `{location}`;
- * they are replaced with the target's values when the file is loaded.
+ * they are replaced with the target's values after merging, when the file is loaded.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -103,6 +108,7 @@ export interface InternetHost {
 /** A whole scenario file. */
 export interface Scenario {
   id: string;
+  extends?: string;
   description?: string;
   identity: { tenantId: string; clientId: string; clientSecret: string };
   target: { subscriptionId: string; resourceGroup: string; workspaceName: string; location: string };
@@ -123,17 +129,74 @@ export const SCENARIO_DIR = resolve(here, '..', '..', 'scenarios');
 
 /** Resolves a scenario id (`F01`) or file path, reads it and fills the placeholders. */
 export function loadScenario(idOrPath = 'F01'): Scenario {
+  const merged = readMerged(idOrPath, 0);
+  return fillPlaceholders(merged, merged.target);
+}
+
+function scenarioFile(idOrPath: string): string {
   const file = /^F\d\d$/i.test(idOrPath)
     ? join(SCENARIO_DIR, `${idOrPath.toUpperCase()}.json`)
     : resolve(idOrPath);
   if (!existsSync(file)) throw new Error(`sandbox scenario not found: ${file}`);
+  return file;
+}
 
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Scenario;
-  return fillPlaceholders(raw, raw.target);
+function readMerged(idOrPath: string, depth: number): Scenario {
+  if (depth > 5) throw new Error(`sandbox scenario ${idOrPath}: extends nests too deep`);
+  const raw = JSON.parse(readFileSync(scenarioFile(idOrPath), 'utf8')) as Scenario;
+  if (!raw.extends) return raw;
+  return mergeScenario(readMerged(raw.extends, depth + 1), raw);
+}
+
+/** Merges a variation into its base scenario (see the module doc). */
+export function mergeScenario(base: Scenario, child: Scenario): Scenario {
+  const merged: Scenario = { ...base, ...child, extends: undefined };
+  merged.resources = mergeBy(base.resources ?? [], child.resources ?? [],
+    (r) => r.id.toLowerCase());
+  merged.workspaces = { ...base.workspaces };
+  for (const [name, content] of Object.entries(child.workspaces ?? {})) {
+    const old = merged.workspaces[name] ?? {};
+    merged.workspaces[name] = {
+      linkedServices: mergeBy(old.linkedServices ?? [], content.linkedServices ?? [],
+        (a) => a.name.toLowerCase()).filter((a) => a.properties),
+      pipelines: mergeBy(old.pipelines ?? [], content.pipelines ?? [], (a) => a.name.toLowerCase())
+        .filter((a) => a.properties),
+    };
+  }
+  for (const key of ['runtimes', 'guests', 'internet', 'network'] as const) {
+    (merged as any)[key] = { ...(base as any)[key], ...(child as any)[key] };
+  }
+  merged.faults = [...(base.faults ?? []), ...(child.faults ?? [])];
+  return merged;
+}
+
+function mergeBy<T>(base: T[], child: T[], key: (item: T) => string): T[] {
+  const out = base.map((item) => structuredClone(item));
+  for (const item of child) {
+    const at = out.findIndex((o) => key(o) === key(item));
+    if (at >= 0) out[at] = deepMerge(out[at], item) as T;
+    else out.push(structuredClone(item));
+  }
+  return out;
+}
+
+function deepMerge(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = deepMerge(out[k], v);
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function fillPlaceholders<T>(value: T, target: Scenario['target']): T {
-  const text = JSON.stringify(value).replace(/\{(subscriptionId|resourceGroup|workspaceName|location)\}/g,
+  const text = JSON.stringify(value).replace(
+    /\{(subscriptionId|resourceGroup|workspaceName|location)\}/g,
     (_, key: keyof Scenario['target']) => target[key]);
   return JSON.parse(text) as T;
 }

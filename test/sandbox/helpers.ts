@@ -69,3 +69,46 @@ export function clients(sb: SandboxHandle) {
 
 /** The fast LRO polling option. */
 export const fast = { updateIntervalInMs: 0 };
+
+/** A raw HTTPS request to the sandbox (no SDK), for wire-level assertions. */
+export async function raw(sb: SandboxHandle, method: string, pathOrUrl: string,
+  init: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
+  const { request } = await import('node:https');
+  const url = new URL(pathOrUrl, sb.endpoint);
+  const token = init.token === undefined
+    ? sb.issueToken(url.pathname.startsWith('/dev/') ? 'https://dev.azuresynapse.net/.default'
+      : ARM_SCOPE)
+    : init.token;
+  const headers: Record<string, string> = { 'content-type': 'application/json',
+    ...init.headers };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return new Promise<{ status: number; headers: Record<string, string>; body: any }>(
+    (resolve, reject) => {
+      const req = request(url, { method, ca: sb.caPem, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>,
+            body: text ? JSON.parse(text) : undefined });
+        });
+      });
+      req.on('error', reject);
+      if (init.body !== undefined) req.write(JSON.stringify(init.body));
+      req.end();
+    });
+}
+
+/** ARM id helpers for the sandbox's target. */
+export function ids(sb: SandboxHandle) {
+  const rg = `/subscriptions/${sb.target.subscriptionId}/resourceGroups/${sb.target.resourceGroup}`;
+  const ws = `${rg}/providers/Microsoft.Synapse/workspaces/${sb.target.workspaceName}`;
+  return {
+    rg,
+    ws,
+    ir: (name: string) => `${ws}/integrationruntimes/${name}`,
+    vm: (name: string) => `${rg}/providers/Microsoft.Compute/virtualMachines/${name}`,
+    net: (kind: string, name: string) => `${rg}/providers/Microsoft.Network/${kind}/${name}`,
+    dev: `/dev/${sb.target.workspaceName}`,
+  };
+}

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
+import { startSandbox } from '../../source/sandbox/index.js';
+import { loadScenario } from '../../source/sandbox/scenario.js';
+import { clients, fast, ids, tempState } from './helpers.js';
+
+describe('persisted world', () => {
+  it('continues where the last start left off, and reset reloads the scenario', async () => {
+    const stateDir = tempState();
+    const first = await startSandbox({ stateDir, timeScale: 0 });
+    const { rg, ws } = { rg: first.target.resourceGroup, ws: first.target.workspaceName };
+    await clients(first).synapse.integrationRuntimes.beginCreateAndWait(rg, ws, 'ir-kept',
+      { properties: { type: 'SelfHosted' } }, fast);
+    await clients(first).synapse.integrationRuntimeAuthKeysOperations.list(rg, ws, 'ir-kept');
+    const firstCert = first.caPem;
+    await first.close();
+
+    const worldFile = readFileSync(join(stateDir, 'world.json'), 'utf8');
+    expect(worldFile).toContain('ir-kept');
+    expect(worldFile).not.toMatch(AUTH_KEY_PATTERN);
+
+    const second = await startSandbox({ stateDir, timeScale: 0 });
+    expect(second.caPem).toBe(firstCert);
+    const c2 = clients(second);
+    expect((await c2.synapse.integrationRuntimes.get(rg, ws, 'ir-kept')).name).toBe('ir-kept');
+    const w = await c2.synapse.workspaces.get(rg, ws);
+    expect(w.connectivityEndpoints?.dev).toBe(`${second.endpoint}/dev/${ws}`);
+    await second.close();
+
+    const third = await startSandbox({ stateDir, timeScale: 0, reset: true });
+    await expect(clients(third).synapse.integrationRuntimes.get(rg, ws, 'ir-kept'))
+      .rejects.toMatchObject({ statusCode: 404 });
+    expect(third.peek(ids(third).ir('AutoResolveIntegrationRuntime'))).toBeTruthy();
+    await third.close();
+  });
+
+  it('loads every built-in scenario and starts on it', async () => {
+    for (let n = 1; n <= 20; n++) {
+      const id = `F${String(n).padStart(2, '0')}`;
+      const scenario = loadScenario(id);
+      expect(scenario.id).toBe(id);
+      expect(scenario.description).toBeTruthy();
+      expect(JSON.stringify(scenario)).not.toMatch(/\{(subscriptionId|workspaceName)\}/);
+    }
+    const sb = await startSandbox({ stateDir: tempState(), scenario: 'F07', timeScale: 0 });
+    const c = clients(sb);
+    const status = await c.synapse.integrationRuntimeStatusOperations.get(
+      sb.target.resourceGroup, sb.target.workspaceName, 'shir-etl');
+    expect(status.properties.state).toBe('Limited');
+    await sb.close();
+  });
+
+  it('exposes the admin secrets keyed by linked service and pointer', async () => {
+    const sb = await startSandbox({ stateDir: tempState(), timeScale: 0 });
+    expect(sb.adminSecrets['RestService:/typeProperties/authHeaders/x-api-key'])
+      .toBe('pk-demo-5f1e0c9b7a3d42e8b6c1');
+    expect(sb.adminSecrets['PartnerFiles:/typeProperties/password']).toBe('Partner-Files-Pa55!');
+    await sb.close();
+  });
+});
