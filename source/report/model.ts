@@ -3,6 +3,8 @@
  * summary and its journal. Pure functions; no I/O. The Markdown and JSON reports are two
  * renderings of the same `ReportData`.
  */
+import { basename, dirname } from 'node:path';
+
 import type { ErrorInfo } from '../engine/errors.js';
 import type { CommandName, DoctorEvent, SessionSummary } from '../engine/events.js';
 import type { JournalContents, JournaledChange } from '../engine/journal.js';
@@ -127,7 +129,7 @@ export function buildReport(input: ReportInput): ReportData {
     changes: summary.changes,
     backups: backupsOf(journal),
     uncertainChanges: (journal?.uncertain ?? []).map(toUncertain),
-    rollbackCommand: rollbackCommandOf(session?.sessionId ?? journal?.sessionId, summary, journal),
+    rollbackCommand: rollbackCommandOf(input, session?.mode, journal),
     retries: retriesOf(events, summary),
     warnings: collect(events, 'log')
       .filter((event) => event.level === 'warn')
@@ -203,18 +205,46 @@ function toUncertain({ change }: JournaledChange): ReportUncertainChange {
   return { action, kind, name, resourceId };
 }
 
-/** Only sessions that changed something can be rolled back. */
+/**
+ * The full rollback command line for this session: target (or `--sandbox`), state folder and
+ * session id. Only sessions that changed something can be rolled back.
+ */
 function rollbackCommandOf(
-  sessionId: string | undefined,
-  summary: SessionSummary,
+  input: ReportInput,
+  mode: 'sandbox' | 'azure' | undefined,
   journal: JournalContents | undefined,
 ): string | undefined {
-  const { created, updated, deleted } = summary.changes;
+  const sessionId = journal?.sessionId ?? sessionIdOf(input.events);
+  const { created, updated, deleted } = input.summary.changes;
   const hasChanges = created.length + updated.length + deleted.length > 0;
   const hasJournaled = (journal?.changes.length ?? 0) > 0;
   if (!sessionId || !(hasChanges || hasJournaled)) return undefined;
 
-  return `shir-doctor rollback --session ${sessionId}`;
+  const { subscriptionId, resourceGroup, workspaceName } = input.target;
+  const where = mode === 'sandbox'
+    ? ['--sandbox']
+    : ['--subscription', subscriptionId, '--resource-group', resourceGroup,
+      '--workspace', workspaceName];
+  const stateDir = stateDirOf(input.directory);
+  const state = stateDir ? ['--state-dir', stateDir] : [];
+  return ['shir-doctor', 'rollback', ...where, ...state, '--session', sessionId]
+    .map(shellQuote)
+    .join(' ');
+}
+
+function sessionIdOf(events: readonly DoctorEvent[]): string | undefined {
+  const started = collect(events, 'session.started')[0];
+  return started?.sessionId;
+}
+
+/** `<stateDir>/sessions/<id>` → `<stateDir>`; undefined for any other layout. */
+function stateDirOf(directory: string): string | undefined {
+  const parent = dirname(directory);
+  return basename(parent) === 'sessions' ? dirname(parent) : undefined;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function retriesOf(

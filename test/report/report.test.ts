@@ -162,7 +162,9 @@ describe('writeReports', () => {
     expect(md).toContain('RestService.json');
     expect(md).toContain('ETag `W/"7"`');
     expect(md).toContain('create virtual-machine `vm-shir`');
-    expect(md).toContain(`shir-doctor rollback --session ${journal.sessionId}`);
+    expect(md).toContain(
+      `shir-doctor rollback --sandbox --state-dir ${stateDir} --session ${journal.sessionId}`,
+    );
     expect(md).toContain('--delete-created');
     expect(md).toContain('| `PUT /linkedservices/RestService` | 1 | 429 | 1.5 s |');
     expect(md).toContain('- Node version is behind');
@@ -240,6 +242,31 @@ describe('writeReports', () => {
 });
 
 describe('buildReport', () => {
+  it('gives an Azure rollback command with the target and the state folder', () => {
+    const memory = createMemorySink();
+    const bus = createEventBus([memory.sink]);
+    bus.emit({
+      type: 'session.started',
+      sessionId: 's-9',
+      command: 'fix',
+      target,
+      mode: 'azure',
+      isResumed: true,
+    });
+
+    const data = buildReport({
+      directory: join('/var/lib/shir doctor', 'sessions', 's-9'),
+      target,
+      events: memory.events,
+      summary: summary(),
+    });
+
+    expect(data.rollbackCommand).toBe(
+      "shir-doctor rollback --subscription sub-1 --resource-group rg-data --workspace syn-dep " +
+        "--state-dir '/var/lib/shir doctor' --session s-9",
+    );
+  });
+
   it('shows a step that never finished as running', () => {
     const memory = createMemorySink();
     const bus = createEventBus([memory.sink]);
