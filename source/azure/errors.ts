@@ -17,7 +17,10 @@ import { LOOPBACK_GUARD_CODE } from './policies.js';
 
 /** What the caller was doing, for the message. */
 export interface ErrorContext {
-  /** A verb phrase that completes "trying to …", e.g. `update linked service RestService`. */
+  /**
+   * What the caller was doing, shown in parentheses after what happened: a verb phrase
+   * (`update linked service RestService`) or a step title.
+   */
   operation: string;
   /** The resource name or id concerned, when there is one. */
   resource?: string;
@@ -73,7 +76,7 @@ function fromIdentityError(error: unknown, context: ErrorContext): DoctorError {
 
   return make(
     'sign-in-unreachable',
-    `Microsoft Entra ID could not be reached to sign in and ${context.operation}.`,
+    `Microsoft Entra ID could not be reached to sign in (${context.operation}).`,
     "Check this machine's network, proxy (HTTPS_PROXY) and TLS inspection (NODE_EXTRA_CA_CERTS) " +
       'settings for login.microsoftonline.com, then rerun.',
     ExitCode.blocked,
@@ -171,7 +174,7 @@ function guardError(error: unknown): DoctorError {
 function interrupted(context: ErrorContext): DoctorError {
   return make(
     'interrupted',
-    `Interrupted while trying to ${context.operation}.`,
+    `Interrupted (${context.operation}).`,
     'Run the same command again to resume where it stopped.',
     ExitCode.interrupted,
   );
@@ -180,7 +183,7 @@ function interrupted(context: ErrorContext): DoctorError {
 function notSignedIn(context: ErrorContext, why: string): DoctorError {
   return make(
     'not-signed-in',
-    `Azure did not accept your sign-in when trying to ${context.operation}.`,
+    `Azure did not accept your sign-in (${context.operation}).`,
     'Sign in with `az login` (add `--tenant <tenant id>` when the workspace lives in another ' +
       'tenant), or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET; then rerun.',
     ExitCode.blocked,
@@ -202,7 +205,7 @@ function forbidden(error: RestError, context: ErrorContext): DoctorError {
     : armRoleFix(action ?? requestUrl(error)?.pathname ?? '', scope);
   return make(
     'authorization-failed',
-    `You are not allowed to ${context.operation}.`,
+    `You do not have permission for this (${context.operation}).`,
     fix,
     ExitCode.blocked,
     error.message,
@@ -245,14 +248,14 @@ function notFound(error: RestError, context: ErrorContext): DoctorError {
   if (/SubscriptionNotFound|InvalidSubscriptionId/i.test(code)) {
     fix = 'Check the --subscription id, and that `az account list` shows it.';
   }
-  const what = `${subject(context)} was not found when trying to ${context.operation}.`;
+  const what = `${subject(context)} was not found (${context.operation}).`;
   return make('not-found', what, fix, ExitCode.blocked, error.message);
 }
 
 function conflict(error: RestError, context: ErrorContext): DoctorError {
   return make(
     'conflict',
-    `Azure reported a conflict on ${subject(context)} when trying to ${context.operation}.`,
+    `Azure reported a conflict on ${subject(context)} (${context.operation}).`,
     'Another operation is probably still running on it: wait a few minutes and rerun; the ' +
       'session resumes where it stopped.',
     ExitCode.applyFailed,
@@ -274,7 +277,7 @@ function etagConflict(error: RestError, context: ErrorContext): DoctorError {
 function throttled(error: RestError, context: ErrorContext): DoctorError {
   return make(
     'throttled',
-    `Azure kept throttling the requests to ${context.operation}, even after retries.`,
+    `Azure kept throttling the requests, even after retries (${context.operation}).`,
     'Wait a few minutes and rerun; the session resumes where it stopped.',
     ExitCode.applyFailed,
     error.message,
@@ -295,7 +298,7 @@ function quota(error: RestError, context: ErrorContext): DoctorError {
 function serviceError(error: RestError, context: ErrorContext): DoctorError {
   return make(
     'service-error',
-    `Azure failed with status ${error.statusCode} when trying to ${context.operation}.`,
+    `Azure failed with status ${error.statusCode} (${context.operation}).`,
     'This is usually temporary: rerun in a few minutes; the session resumes where it stopped.',
     ExitCode.applyFailed,
     error.message,
@@ -306,7 +309,7 @@ function rejected(error: RestError, context: ErrorContext): DoctorError {
   const label = [error.statusCode, error.code].filter(Boolean).join(' ');
   return make(
     'request-rejected',
-    `Azure rejected the request to ${context.operation} (${label}).`,
+    `Azure rejected the request with ${label} (${context.operation}).`,
     'Read the reason above; if it names a setting of the workspace, fix it there and rerun.',
     ExitCode.applyFailed,
     error.message,
@@ -317,7 +320,7 @@ function operationFailed(error: unknown, context: ErrorContext): DoctorError {
   const why = messageOf(error).slice(LRO_FAILED.length).replace(/^[.\s]+/, '');
   return make(
     'operation-failed',
-    `Azure accepted the request to ${context.operation}, but the operation failed.`,
+    `Azure accepted the request, but the operation failed (${context.operation}).`,
     `Check the Activity log of ${subject(context)} in the Azure portal; rerun to try again ` +
       '(the session resumes).',
     ExitCode.applyFailed,
@@ -333,7 +336,7 @@ function unreachable(error: unknown, context: ErrorContext): DoctorError {
   const fix = isCertificate
     ? 'A proxy is inspecting TLS: set NODE_EXTRA_CA_CERTS to its CA certificate and rerun.'
     : 'Check this machine\'s network and proxy (HTTPS_PROXY) settings, then rerun.';
-  return make('azure-unreachable', `Azure could not be reached to ${context.operation}.`,
+  return make('azure-unreachable', `Azure could not be reached (${context.operation}).`,
     fix, ExitCode.blocked, why);
 }
 
@@ -348,7 +351,7 @@ function devEndpointUnreachable(
     : '';
   return make(
     'dev-endpoint-unreachable',
-    `The development endpoint of ${workspace} could not be reached to ${context.operation}.`,
+    `The development endpoint of ${workspace} could not be reached (${context.operation}).`,
     'If public network access is disabled, run shir-doctor from a network that reaches the ' +
       "workspace's private endpoint for the Dev sub-resource, and check that " +
       `privatelink.dev.azuresynapse.net resolves to its private IP.${proxy}`,
@@ -360,7 +363,7 @@ function devEndpointUnreachable(
 function unexpected(error: unknown, context: ErrorContext): DoctorError {
   return make(
     'azure-call-failed',
-    `An Azure call to ${context.operation} failed unexpectedly.`,
+    `An Azure call failed unexpectedly (${context.operation}).`,
     'Rerun shir-doctor; if it fails again, report it with the session log.',
     ExitCode.applyFailed,
     messageOf(error),

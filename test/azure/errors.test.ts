@@ -70,7 +70,7 @@ describe('toDoctorError for REST errors', () => {
     const missingThing = toDoctorError(restError(404, 'ResourceNotFound'), context);
 
     expect(missingGroup.info.fix).toContain('--resource-group');
-    expect(missingThing.info.what).toContain('shir-vm was not found');
+    expect(missingThing.info.what).toBe('shir-vm was not found (create VM shir-vm).');
     expect(missingThing.info.fix).toContain('--workspace');
   });
 
@@ -111,7 +111,7 @@ describe('toDoctorError for other failures', () => {
 
     expect(error.info.code).toBe('operation-failed');
     expect(error.info.why).toBe('InternalError. Disk busy.');
-    expect(error.info.what).toContain('to create VM shir-vm');
+    expect(error.info.what).toContain('(create VM shir-vm)');
   });
 
   it('gives private endpoint and DNS advice when the dev endpoint is unreachable', () => {
