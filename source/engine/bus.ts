@@ -25,6 +25,7 @@ export interface EventBus {
   subscribe(sink: EventSink): () => void;
 }
 
+/** Creates the bus for one session; `sinks` receive every event in order. */
 export function createEventBus(sinks: EventSink[], options: EventBusOptions = {}): EventBus {
   const targets = [...sinks];
   const now = options.now ?? (() => new Date());

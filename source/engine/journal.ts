@@ -115,6 +115,7 @@ export interface SessionInfo {
   changeCount: number;
 }
 
+/** Options for `openJournal`. */
 export interface OpenJournalOptions {
   stateDir: string;
   target: Target;

@@ -52,6 +52,7 @@ export interface RunResult {
 /** Turns anything a step threw into a DoctorError. */
 export type ErrorMapper<C> = (error: unknown, step: Step<C>) => DoctorError;
 
+/** What `runSteps` needs besides the steps and their context. */
 export interface RunOptions<C> {
   emit(event: EventInput): void;
   journal: Journal;

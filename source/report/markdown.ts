@@ -5,6 +5,7 @@
 import { countPlan } from '../engine/types.js';
 import type { ReportData, ReportStep } from './model.js';
 
+/** The Markdown report, sections in reading order for a change ticket. */
 export function renderMarkdown(data: ReportData): string {
   const sections = [
     header(data),

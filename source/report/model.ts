@@ -94,6 +94,7 @@ export interface ReportInput {
   now?: () => Date;
 }
 
+/** Derives the report data; pure, so presenters and tests can call it directly. */
 export function buildReport(input: ReportInput): ReportData {
   const { events, summary, journal } = input;
   const started = events.find((event) => event.type === 'session.started');
