@@ -112,3 +112,25 @@ export function ids(sb: SandboxHandle) {
     dev: `/dev/${sb.target.workspaceName}`,
   };
 }
+
+/** A VM with a NIC in a subnet that has default outbound access. */
+export async function createVm(sb: SandboxHandle, c: ReturnType<typeof clients>,
+  name: string, image = '2022-datacenter-azure-edition', prefix = '10.9'): Promise<string> {
+  const rg = sb.target.resourceGroup;
+  const vnet = await c.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, `vnet-${name}`, {
+    location: 'westeurope', addressSpace: { addressPrefixes: [`${prefix}.0.0/16`] },
+    subnets: [{ name: 'default', addressPrefix: `${prefix}.0.0/24` }] }, fast);
+  await c.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, `nic-${name}`, {
+    location: 'westeurope', ipConfigurations: [{ name: 'ipconfig1',
+      subnet: { id: vnet.subnets?.[0].id } }] }, fast);
+  const vm = await c.compute.virtualMachines.createOrUpdate(rg, name, {
+    location: 'westeurope',
+    hardwareProfile: { vmSize: 'Standard_D4s_v5' },
+    storageProfile: { imageReference: { publisher: 'MicrosoftWindowsServer',
+      offer: 'WindowsServer', sku: image, version: 'latest' } },
+    osProfile: { computerName: name, adminUsername: 'u', adminPassword: 'p-Unused-1!' },
+    networkProfile: { networkInterfaces: [{ id: `${ids(sb).net('networkInterfaces',
+      `nic-${name}`)}` }] },
+  } as any, fast);
+  return vm.id as string;
+}
