@@ -180,6 +180,37 @@ describe('runSteps failures', () => {
     });
   });
 
+  it('catches a step that throws before returning a promise', async () => {
+    const h = harness();
+    const sync: Step<Ctx> = {
+      id: 'a',
+      title: 'Title a',
+      dependsOn: [],
+      run: () => {
+        throw new Error('sync boom');
+      },
+    };
+
+    const result = await runSteps([sync, step('b')], h.ctx, h.options);
+
+    expect(result.failed).toEqual(['a']);
+    expect(result.succeeded).toEqual(['b']);
+  });
+
+  it('uses the generic error when the mapper itself throws', async () => {
+    const h = harness();
+    const mapError = () => {
+      throw new Error('mapper bug');
+    };
+
+    const result = await runSteps([failing(new Error('original'))], h.ctx, {
+      ...h.options,
+      mapError,
+    });
+
+    expect(result.steps[0].error).toMatchObject({ code: 'step-crashed', why: 'original' });
+  });
+
   it('falls back to a generic DoctorError without a mapper', async () => {
     const h = harness();
 
