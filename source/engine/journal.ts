@@ -378,15 +378,24 @@ function parseLines(text: string): { entries: JournalEntry[]; hadTornLine: boole
   let hadTornLine = false;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    try {
-      entries.push(JSON.parse(line) as JournalEntry);
-    } catch {
-      hadTornLine = true;
-    }
+    const entry = parseEntry(line);
+    if (entry) entries.push(entry);
+    else hadTornLine = true;
   }
   // A file that does not end in a newline was cut mid-write even if the tail parses.
   const isTorn = text.length > 0 && !text.endsWith('\n');
   return { entries, hadTornLine: hadTornLine || isTorn };
+}
+
+function parseEntry(line: string): JournalEntry | undefined {
+  try {
+    const value = JSON.parse(line) as unknown;
+    const isEntry = typeof value === 'object' && value !== null &&
+      typeof (value as { type?: unknown }).type === 'string';
+    return isEntry ? (value as JournalEntry) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function summarise(

@@ -219,6 +219,17 @@ describe('torn writes', () => {
     expect(healed.entries.map((e) => e.type)).toEqual(['opened', 'intent', 'opened', 'intent']);
   });
 
+  it('skips lines that are valid JSON but not entries', async () => {
+    const journal = await openJournal({ stateDir: tempDir(), target, command: 'fix' });
+    await journal.close();
+    appendFileSync(join(journal.directory, 'journal.jsonl'), 'null\n42\n"text"\n');
+
+    const contents = await readJournal(journal.directory);
+
+    expect(contents.entries.map((e) => e.type)).toEqual(['opened']);
+    expect(contents.hadTornLine).toBe(true);
+  });
+
   it('survives SIGKILL in the middle of a stream of appends', async () => {
     const stateDir = tempDir();
     const build = join(tempDir(), 'build');
