@@ -9,6 +9,7 @@
  * - Anything shaped like an integration runtime auth key (AUTH_KEY_PATTERN) is replaced even if
  *   nobody registered it. A registered auth key also registers its secret (base64) part, which
  *   must not leak on its own.
+ * - JWT-shaped strings (bearer access tokens) are replaced too.
  * - Values shorter than MIN_SECRET_LENGTH are ignored: redacting "a" or "1" would destroy every
  *   message without protecting anything.
  */
@@ -19,6 +20,9 @@ export const REDACTED = '[redacted]';
 
 /** Shorter registered values are ignored (see the module doc). */
 export const MIN_SECRET_LENGTH = 4;
+
+/** A JWT (an Entra ID access token): three base64url parts, the first one a JSON header. */
+const ACCESS_TOKEN_PATTERN = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/g;
 
 /** An auth key's secret part is registered on its own only when at least this long. */
 const MIN_TAIL_LENGTH = 16;
@@ -57,12 +61,15 @@ export function clearSecrets(): void {
 export function containsSecret(text: string): boolean {
   if (ordered.some((secret) => text.includes(secret))) return true;
 
-  return new RegExp(AUTH_KEY_PATTERN.source).test(text);
+  return new RegExp(AUTH_KEY_PATTERN.source).test(text) ||
+    new RegExp(ACCESS_TOKEN_PATTERN.source).test(text);
 }
 
 /** Removes every registered secret and every auth-key-shaped string from `text`. */
 export function redact(text: string): string {
-  let result = text.replace(new RegExp(AUTH_KEY_PATTERN.source, 'g'), REDACTED);
+  let result = text
+    .replace(new RegExp(AUTH_KEY_PATTERN.source, 'g'), REDACTED)
+    .replace(ACCESS_TOKEN_PATTERN, REDACTED);
   for (const secret of ordered) {
     if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   }

@@ -28,6 +28,15 @@ describe('redact', () => {
     expect(redact(text)).toBe(`${REDACTED} and "${REDACTED}"`);
   });
 
+  it('removes bearer access tokens (JWTs)', () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const jwt = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ aud: 'x', exp: 1 })}.c2lnbmF0dXJl`;
+
+    expect(redact(`Authorization: Bearer ${jwt}`)).toBe(`Authorization: Bearer ${REDACTED}`);
+    expect(containsSecret(jwt)).toBe(true);
+    expect(redact('eyJ is just text here')).toBe('eyJ is just text here');
+  });
+
   it('removes registered secrets and their JSON and URL spellings', () => {
     const secret = 'p@ss"word/with spaces';
     registerSecret(secret);
