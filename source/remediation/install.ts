@@ -107,7 +107,7 @@ export function parseInspect(run: ScriptRun): GuestRuntime {
 
 /** F06: one machine hosts one runtime. */
 async function refuseForeignRuntime(context: FixContext, io: StepIO): Promise<void> {
-  const { host, runtimeName } = context.decisions;
+  const { host, runtimeName, nodeName } = context.decisions;
   io.progress(`checking ${host.vmName} for an existing runtime`);
   const run = await runScript(context, io.journal, {
     kind: 'inspect',
@@ -117,9 +117,32 @@ async function refuseForeignRuntime(context: FixContext, io: StepIO): Promise<vo
 
   const guest = parseInspect(run);
   if (!guest.isInstalled || !guest.registeredTo) return;
-  if (guest.registeredTo.toLowerCase() === runtimeName.toLowerCase()) return;
+  if (!isSameRuntime(guest.registeredTo, context.target.workspaceName, runtimeName)) {
+    throw registeredElsewhere(host.vmName, guest.registeredTo);
+  }
+  throw registrationLost(host.vmName, runtimeName, nodeName);
+}
 
-  throw registeredElsewhere(host.vmName, guest.registeredTo);
+/** True when `registeredTo` (`<runtime>` or `<workspace>/<runtime>`) names our runtime. */
+export function isSameRuntime(registeredTo: string, workspace: string, runtime: string): boolean {
+  const parts = registeredTo.toLowerCase().split('/');
+  const name = parts.pop();
+  const owner = parts.pop();
+  if (name !== runtime.toLowerCase()) return false;
+
+  return owner === undefined || owner === workspace.toLowerCase();
+}
+
+function registrationLost(vmName: string, runtimeName: string, nodeName: string): DoctorError {
+  return new DoctorError({
+    code: 'registration-lost',
+    what: `VM ${vmName} has a runtime registered to ${runtimeName}, but ${runtimeName} ` +
+      `lists no node ${nodeName}.`,
+    why: 'The registration never reached the service (or the node was removed there); the ' +
+      'runtime on the VM refuses a second registration.',
+    fix: `Uninstall Microsoft Integration Runtime on ${vmName} (Run Command: msiexec /x), ` +
+      'then run shir-doctor again to install and register it afresh.',
+  });
 }
 
 function registeredElsewhere(vmName: string, other: string): DoctorError {

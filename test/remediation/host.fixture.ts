@@ -57,10 +57,16 @@ export function defaultDecisions(overrides: Partial<Decisions> = {}): Decisions 
 }
 
 export async function startHostFixture(
-  options: { edit?: ScenarioEdit; decisions?: Partial<Decisions>; proxyUrl?: string } = {},
+  options: {
+    /** A built-in scenario id, or a scenario object (it may `extends` a built-in one). */
+    scenario?: string | Record<string, unknown>;
+    edit?: ScenarioEdit;
+    decisions?: Partial<Decisions>;
+    proxyUrl?: string;
+  } = {},
 ): Promise<HostFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), 'shir-host-'));
-  const scenario = writeScenario(stateDir, options.edit);
+  const scenario = writeScenario(stateDir, options.edit, options.scenario);
   const test = await startTestSandbox({ stateDir, scenario });
   const { sandbox, clients } = test;
   const target = { ...sandbox.target, proxyUrl: options.proxyUrl };
@@ -97,7 +103,17 @@ async function runGraph(
   return { result, events, journalDir: journal.directory };
 }
 
-function writeScenario(stateDir: string, edit?: ScenarioEdit): string {
+function writeScenario(
+  stateDir: string,
+  edit?: ScenarioEdit,
+  given?: string | Record<string, unknown>,
+): string {
+  if (typeof given === 'string') return given;
+  if (given) {
+    const path = join(stateDir, 'scenario.json');
+    writeFileSync(path, JSON.stringify(given));
+    return path;
+  }
   if (!edit) return 'F01';
 
   const base = JSON.parse(readFileSync(F01, 'utf8')) as Record<string, any>;

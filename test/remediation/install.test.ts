@@ -9,6 +9,7 @@ import {
   alreadyRegistered,
   installFailure,
   installStep,
+  isSameRuntime,
   msiExitOf,
   parseInspect,
 } from '../../source/remediation/install.js';
@@ -162,5 +163,14 @@ describe('install-shir.ps1', () => {
     expect(text).toMatch(/'\/quiet', '\/norestart'/);
     expect(text).toContain('DiacmdPath');
     expect(text).toContain('DIAHostService');
+  });
+});
+
+describe('isSameRuntime', () => {
+  it('matches a bare runtime name or workspace/runtime, case-insensitively', () => {
+    expect(isSameRuntime('shir-doctor-ir', 'ws', 'shir-doctor-ir')).toBe(true);
+    expect(isSameRuntime('WS/Shir-Doctor-IR', 'ws', 'shir-doctor-ir')).toBe(true);
+    expect(isSameRuntime('other-ws/shir-doctor-ir', 'ws', 'shir-doctor-ir')).toBe(false);
+    expect(isSameRuntime('ir-dev-selfhosted', 'ws', 'shir-doctor-ir')).toBe(false);
   });
 });
