@@ -37,6 +37,12 @@ export function runtimeReference(runtimeName: string): JsonObject {
   return { referenceName: runtimeName, type: 'IntegrationRuntimeReference' };
 }
 
+/** The parts of the SDK's raw response a read keeps. */
+interface RawResponse {
+  bodyAsText?: string | null;
+  headers: { get(name: string): string | undefined };
+}
+
 /** GETs a definition, keeping the raw body and ETag. */
 export async function readDefinition(
   client: ArtifactsClient,
@@ -44,7 +50,7 @@ export async function readDefinition(
   name: string,
 ): Promise<RawDefinition> {
   let raw: { text?: string; etag?: string } = {};
-  const onResponse = (response: { bodyAsText?: string | null; headers: { get(n: string): string | undefined } }) => {
+  const onResponse = (response: RawResponse) => {
     raw = { text: response.bodyAsText ?? undefined, etag: response.headers.get('etag') };
   };
   if (kind === 'linked-service') {
@@ -119,7 +125,8 @@ async function waitForOperation(
   const location = first.headers.get('location');
   while (response.status === 202 && location) {
     await sleep(pollDelay(response, options.maxPollDelayMs ?? 5000), options.signal);
-    const poll = createPipelineRequest({ url: location, method: 'GET', abortSignal: options.signal });
+    const poll = createPipelineRequest({ url: location, method: 'GET',
+      abortSignal: options.signal });
     response = await client.sendRequest(poll);
     assertOk(response);
     if (isFailedOperation(response)) throwOperationFailed(response);
@@ -321,7 +328,8 @@ function nestedActivities(activity: JsonObject, pointer: string): FoundActivity[
   );
   const cases = Array.isArray(typeProperties.cases) ? typeProperties.cases : [];
   cases.forEach((item, index) => {
-    if (isObject(item)) found.push(...walkActivities(item.activities, `${base}/cases/${index}/activities`));
+    if (!isObject(item)) return;
+    found.push(...walkActivities(item.activities, `${base}/cases/${index}/activities`));
   });
   return found;
 }

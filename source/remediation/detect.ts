@@ -88,7 +88,8 @@ async function readWorkspace(clients: AzureClients, target: Target): Promise<Wor
     );
     return toPosture(workspace, target);
   } catch (error) {
-    throw toDoctorError(error, { operation: 'read the workspace', resource: target.workspaceName });
+    throw toDoctorError(error, { operation: 'read the workspace',
+      resource: target.workspaceName });
   }
 }
 
@@ -177,7 +178,8 @@ async function readRuntimes(clients: AzureClients, target: Target): Promise<Runt
       views.push(await toRuntimeView(clients, target, resource));
     }
   } catch (error) {
-    throw toDoctorError(error, { operation: 'list integration runtimes', resource: target.workspaceName });
+    throw toDoctorError(error, { operation: 'list integration runtimes',
+      resource: target.workspaceName });
   }
   return views;
 }
@@ -200,7 +202,8 @@ async function toRuntimeView(
   }
 
   const status = await readRuntimeStatus(clients, target, name);
-  return { nodes: [], ...status, name, type: 'SelfHosted', isShared: isShared || !!status?.isShared };
+  return { nodes: [], ...status, name, type: 'SelfHosted',
+    isShared: isShared || !!status?.isShared };
 }
 
 // ---- linked services and pipelines -----------------------------------------------------------

@@ -79,7 +79,9 @@ export function makePlan(
     ...(needsShir ? hosting.items : hosting.items.filter((item) => item.action === 'keep')),
     ...rewireItems(inventory, decisions.runtimeName, rewire),
   ];
-  if (items.some((item) => item.action !== 'keep')) items.push(testPipelineItem(options, decisions));
+  if (items.some((item) => item.action !== 'keep')) {
+    items.push(testPipelineItem(options, decisions));
+  }
   return { decisions, plan: { items } };
 }
 
@@ -110,7 +112,8 @@ function rewireItems(inventory: Inventory, runtimeName: string, rewire: RewireCh
     rewire.linkedServices.includes(service)
       ? linkedServiceUpdate(service, runtimeName)
       : keepItem('linked-service', service.name, KEEP_REASONS[service.classification],
-        [`classification = ${service.classification}`, ...(service.url ? [`url = ${service.url}`] : [])]));
+        [`classification = ${service.classification}`,
+          ...(service.url ? [`url = ${service.url}`] : [])]));
   const pipelines = inventory.pipelines
     .filter((pipeline) => pipeline.webActivities.length > 0)
     .map((pipeline) =>
@@ -155,7 +158,8 @@ function pipelineUpdate(pipeline: PipelineView, runtimeName: string): PlanItem {
     detail: activities
       .map((a) => `${a.name} connectVia: ${a.connectVia ?? MANAGED_RUNTIME} -> ${runtimeName}`)
       .join('; '),
-    evidence: activities.map((a) => `Web activity ${a.name} calls ${a.url} on the managed runtime`),
+    evidence: activities.map((a) =>
+      `Web activity ${a.name} calls ${a.url} on the managed runtime`),
   };
 }
 
@@ -170,7 +174,12 @@ function testPipelineItem(options: PlanOptions, decisions: Decisions): PlanItem 
   };
 }
 
-function keepItem(kind: PlanItem['kind'], name: string, detail: string, evidence: string[]): PlanItem {
+function keepItem(
+  kind: PlanItem['kind'],
+  name: string,
+  detail: string,
+  evidence: string[],
+): PlanItem {
   return { action: 'keep', kind, name, detail, evidence };
 }
 
@@ -241,7 +250,10 @@ function vmOfNode(inventory: Inventory, node: NodeView): VmView | undefined {
   return inventory.vms.find((vm) => names.includes(vm.name.toLowerCase()));
 }
 
-function findOnlineNodeWithEgress(inventory: Inventory, runtime: RuntimeView): NodeView | undefined {
+function findOnlineNodeWithEgress(
+  inventory: Inventory,
+  runtime: RuntimeView,
+): NodeView | undefined {
   return runtime.nodes.find((node) => {
     if (node.status !== 'Online') return false;
     const vm = vmOfNode(inventory, node);

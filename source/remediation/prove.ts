@@ -152,7 +152,9 @@ async function waitForRun(input: EndToEndInput, runId: string): Promise<RunView>
   for (;;) {
     const run = await input.artifacts.pipelineRunOperations.getPipelineRun(runId);
     const status = run.status ?? 'Unknown';
-    if (TERMINAL.has(status)) return { status, message: run.message, durationInMs: run.durationInMs };
+    if (TERMINAL.has(status)) {
+      return { status, message: run.message, durationInMs: run.durationInMs };
+    }
     if (Date.now() > deadline || input.signal.aborted) {
       return { status: 'TimedOut', message: `the run was still ${status} when shir-doctor ` +
         'stopped waiting' };

@@ -109,7 +109,8 @@ async function readDevEndpoint(clients: AzureClients, target: Target): Promise<s
     const dev = workspace.connectivityEndpoints?.dev;
     if (dev) return dev;
   } catch (error) {
-    throw toDoctorError(error, { operation: 'read the workspace', resource: target.workspaceName });
+    throw toDoctorError(error, { operation: 'read the workspace',
+      resource: target.workspaceName });
   }
   throw new DoctorError({ code: 'dev-endpoint-missing', what: 'The workspace reports no dev ' +
     'endpoint.', fix: 'Check the workspace in the portal, then run rollback again.' });
@@ -149,7 +150,8 @@ async function restoreAll(
   const result: Restored = { restored: [], refused: [] };
   for (const item of changedDefinitions(contents)) {
     try {
-      result.restored.push(`${item.name} (${await restoreOne(session, artifacts, contents, item)})`);
+      const how = await restoreOne(session, artifacts, contents, item);
+      result.restored.push(`${item.name} (${how})`);
     } catch (error) {
       result.refused.push(isDoctorError(error) ? error
         : toDoctorError(error, { operation: `restore ${item.name}`, resource: item.name }));
@@ -194,11 +196,16 @@ function isStillOurs(
 }
 
 /** The `connectVia` slots where two versions of a definition differ. */
-export function changedSlots(item: RewireTarget, original: JsonObject, current: JsonObject): string[] {
+export function changedSlots(
+  item: RewireTarget,
+  original: JsonObject,
+  current: JsonObject,
+): string[] {
   if (item.kind === 'linked-service') return ['/connectVia'];
   return findWebActivities(current)
     .map(({ pointer }) => `${pointer}/typeProperties/connectVia`)
-    .filter((slot) => canonicalJson(getAt(current, slot)) !== canonicalJson(getAt(original, slot)));
+    .filter((slot) =>
+      canonicalJson(getAt(current, slot)) !== canonicalJson(getAt(original, slot)));
 }
 
 async function journaledRestore(

@@ -10,6 +10,8 @@
  * declined: exit 6) → the step graph (host steps, backup, rewire, prove) → summary. A workspace
  * that is not DEP-locked is not-applicable (exit 4) and nothing changes.
  */
+import { join } from 'node:path';
+
 import { toDoctorError } from '../azure/errors.js';
 import { createClients, type ClientHooks } from '../azure/clients.js';
 import type { AzureClients, Connection } from '../azure/types.js';
@@ -36,7 +38,12 @@ import { openSessionLog, type SessionLog } from '../engine/session-log.js';
 import type { Step } from '../engine/step.js';
 import { countPlan, planHasChanges, type Plan, type Target } from '../engine/types.js';
 import { writeReports } from '../report/index.js';
-import type { FixContext, InfrastructureTuning, SecretSource } from './context.js';
+import type {
+  EndToEndResult,
+  FixContext,
+  InfrastructureTuning,
+  SecretSource,
+} from './context.js';
 import { detect, type DetectResult } from './detect.js';
 import { infrastructureSteps } from './host.js';
 import { makePlan, type PlanResult } from './plan.js';
@@ -150,12 +157,20 @@ async function writeSessionReports(
   summary: SessionSummary,
 ): Promise<SessionSummary['reportPaths']> {
   try {
-    return await writeReports({ directory: session.journal.directory,
-      target: session.options.target, events: session.events, summary });
+    return await writeReports({ directory: reportDirectory(session),
+      target: session.options.target,
+      events: session.events, summary, journal: await readJournal(session.journal.directory) });
   } catch (error) {
     session.log.debug('reports were not written', { error: String(error) });
     return {};
   }
+}
+
+/** A rollback shares its fix session's folder; its report must not replace the fix's. */
+function reportDirectory(session: Session): string {
+  if (session.command !== 'rollback') return session.journal.directory;
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  return join(session.journal.directory, `rollback-${stamp}`);
 }
 
 const SKIPPED_IN_CHANGES = new Set(['test-pipeline', 'run-command']);
@@ -342,13 +357,22 @@ function finishFix(
     return finishSession(session, {
       outcome: 'fixed',
       headline: `End-to-end API test passed through the self-hosted runtime ` +
-        `${context.decisions.runtimeName}: ${e2e.detail}`,
+        `${context.decisions.runtimeName}: ${answerOf(e2e)}.`,
       exitCode: ExitCode.ok,
       isApiReachable: true,
       nextCommands: ['shir-doctor verify'],
     });
   }
   return failedFix(session, result, e2e?.isPassing);
+}
+
+/** `GET <url> answered 200 in 0.4 s`, from the end-to-end result. */
+export function answerOf(e2e: EndToEndResult): string {
+  const status = e2e.statusCode ? String(e2e.statusCode) : 'with a 2xx status';
+  const ms = e2e.durationMs;
+  const took = ms === undefined ? '' : ms < 1000 ? ` in ${Math.round(ms)} ms`
+    : ` in ${(ms / 1000).toFixed(1)} s`;
+  return `GET ${e2e.apiUrl} answered ${status}${took}`;
 }
 
 function failedFix(

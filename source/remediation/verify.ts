@@ -19,6 +19,7 @@ import { runEndToEnd } from './prove.js';
 import { artifactsOf } from './rewire.js';
 import { diagnoseNode } from './runtime.js';
 import {
+  answerOf,
   detectAndReport,
   finishSession,
   guarded,
@@ -252,7 +253,8 @@ function finishVerify(
   return finishSession(session, {
     outcome: isHealthy ? 'healthy' : 'unhealthy',
     headline: isHealthy
-      ? `All ${checks.length} checks passed. ${e2e?.detail ?? ''}`.trim()
+      ? `All ${checks.length} checks passed` +
+        (e2e ? `; through ${e2e.runtimeName}, ${answerOf(e2e)}.` : '.')
       : `${failed.length} of ${checks.length} checks failed: ` +
         failed.map((check) => check.name).join(', '),
     exitCode: isHealthy ? ExitCode.ok : ExitCode.unhealthy,

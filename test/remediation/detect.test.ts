@@ -12,7 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** A copy of scenario F01 changed by `edit`, written to a temporary file. */
 function variant(edit: (scenario: any) => void): string {
-  const scenario = JSON.parse(readFileSync(join(here, '..', '..', 'scenarios', 'F01.json'), 'utf8'));
+  const file = join(here, '..', '..', 'scenarios', 'F01.json');
+  const scenario = JSON.parse(readFileSync(file, 'utf8'));
   edit(scenario);
   const path = join(mkdtempSync(join(tmpdir(), 'shir-scenario-')), 'scenario.json');
   writeFileSync(path, JSON.stringify(scenario));

@@ -91,7 +91,8 @@ describe('makePlan', () => {
     expect(find(plan.items, 'linked-service', 'RestService')?.detail)
       .toBe('connectVia: AutoResolveIntegrationRuntime -> shir-doctor-ir');
     expect(find(plan.items, 'linked-service', 'Lake')?.action).toBe('keep');
-    expect(find(plan.items, 'linked-service', 'Lake')?.detail).toContain('managed private endpoint');
+    expect(find(plan.items, 'linked-service', 'Lake')?.detail)
+      .toContain('managed private endpoint');
     expect(find(plan.items, 'pipeline', 'CallPartnerApi')?.action).toBe('update');
     expect(find(plan.items, 'test-pipeline')?.name).toBe(testPipelineName('abcdef123456'));
     expect(testPipelineName('20261204-164321-1b69')).toBe('shir-doctor-e2e-43211b69');

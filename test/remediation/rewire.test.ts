@@ -3,7 +3,11 @@
  * (its `httpClient` option): GET masks SecureStrings, PUT stores exactly what it is sent and
  * answers 202 + Location, If-Match is enforced. The full emulator tests live in session tests.
  */
-import { createHttpHeaders, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
+import {
+  createHttpHeaders,
+  type HttpClient,
+  type PipelineRequest,
+} from '@azure/core-rest-pipeline';
 import { ArtifactsClient } from '@azure/synapse-artifacts';
 import { beforeEach, describe, expect, it } from 'vitest';
 
@@ -16,6 +20,7 @@ import { createMemoryJournal, type MemoryJournal } from '../helpers/journal.js';
 
 const DEV = 'https://127.0.0.1:1/dev/ws';
 const SECRET = ['pk', 'test', 'secret', '42'].join('-');
+const API_KEY = 'RestService:/typeProperties/authHeaders/x-api-key';
 
 interface Stored { properties: Record<string, unknown>; etag: string }
 
@@ -34,7 +39,8 @@ function fakeDevEndpoint() {
   const puts: string[] = [];
   const respond = (request: PipelineRequest, status: number, body?: unknown,
     headers: Record<string, string> = {}) => ({
-    request, status, headers: createHttpHeaders({ 'content-type': 'application/json', ...headers }),
+    request, status,
+    headers: createHttpHeaders({ 'content-type': 'application/json', ...headers }),
     bodyAsText: body === undefined ? '' : JSON.stringify(body),
   });
   const view = (key: string, item: Stored) => ({
@@ -82,7 +88,8 @@ const restService = () => ({
   description: 'Partner API',
   annotations: ['partner', { team: 'etl' }],
   parameters: { region: { type: 'String', defaultValue: 'eu' } },
-  connectVia: { referenceName: 'AutoResolveIntegrationRuntime', type: 'IntegrationRuntimeReference' },
+  connectVia: { referenceName: 'AutoResolveIntegrationRuntime',
+    type: 'IntegrationRuntimeReference' },
   typeProperties: {
     url: 'https://api.partner.example/v1',
     futureField: { kept: true },
@@ -102,7 +109,9 @@ const pipeline = () => ({
 });
 
 function makeContext(dev: ReturnType<typeof fakeDevEndpoint>, secrets: Record<string, string>) {
-  const credential = { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3.6e6 }) };
+  const credential = {
+    getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3.6e6 }),
+  };
   const artifacts = new ArtifactsClient(credential, DEV, { httpClient: dev.client,
     retryOptions: { maxRetries: 0 } });
   return {
@@ -138,7 +147,7 @@ describe('backup and rewire', () => {
   });
 
   it('changes only connectVia and keeps the stored secret (F16, F02)', async () => {
-    const context = makeContext(dev, { 'RestService:/typeProperties/authHeaders/x-api-key': SECRET });
+    const context = makeContext(dev, { [API_KEY]: SECRET });
     await backupStep().run(context, io(journal));
 
     const outcome = await rewireStep().run(context, io(journal));
@@ -176,7 +185,7 @@ describe('backup and rewire', () => {
   });
 
   it('stops with a conflict when the definition changed after the backup', async () => {
-    const context = makeContext(dev, { 'RestService:/typeProperties/authHeaders/x-api-key': SECRET });
+    const context = makeContext(dev, { [API_KEY]: SECRET });
     context.decisions.pipelinesToRewire = [];
     await backupStep().run(context, io(journal));
     const edited = { ...restService(), description: 'edited by a colleague' };
@@ -190,7 +199,7 @@ describe('backup and rewire', () => {
   });
 
   it('finds its own earlier write on a rerun and changes nothing more', async () => {
-    const context = makeContext(dev, { 'RestService:/typeProperties/authHeaders/x-api-key': SECRET });
+    const context = makeContext(dev, { [API_KEY]: SECRET });
     await backupStep().run(context, io(journal));
     await rewireStep().run(context, io(journal));
     const writes = dev.puts.length;

@@ -6,7 +6,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { CANCELLED, type DoctorEvent, type EventInput, type SessionUI } from '../../source/engine/events.js';
+import {
+  CANCELLED,
+  type DoctorEvent,
+  type EventInput,
+  type SessionUI,
+} from '../../source/engine/events.js';
 import { canonicalJson } from '../../source/remediation/definitions.js';
 import {
   runFix,
@@ -80,7 +85,7 @@ describe('sessions against the emulator (F01)', () => {
     await box?.cleanup();
   });
 
-  it('fixes, proves, finds nothing to do on a rerun, verifies and rolls back exactly', async () => {
+  it('fixes, proves, finds nothing to do on a rerun, verifies, rolls back exactly', async () => {
     const rest = stored(box, 'linkedservices', 'RestService');
     const files = stored(box, 'linkedservices', 'PartnerFiles');
     const pipeline = stored(box, 'pipelines', 'CallPartnerApi');
@@ -99,7 +104,8 @@ describe('sessions against the emulator (F01)', () => {
     expect(afterFix.typeProperties).toEqual(rest.typeProperties);
     expect(JSON.stringify(afterFix.parameters)).toBe(JSON.stringify(rest.parameters));
     expect(JSON.stringify(afterFix.annotations)).toBe(JSON.stringify(rest.annotations));
-    expect(canonicalJson({ ...afterFix, connectVia: 0 })).toBe(canonicalJson({ ...rest, connectVia: 0 }));
+    expect(canonicalJson({ ...afterFix, connectVia: 0 }))
+      .toBe(canonicalJson({ ...rest, connectVia: 0 }));
     expect(stored(box, 'linkedservices', 'PartnerFiles').typeProperties.password)
       .toEqual(files.typeProperties.password);
     expect(stored(box, 'pipelines', 'CallPartnerApi').activities[0].typeProperties.connectVia
@@ -123,9 +129,13 @@ describe('sessions against the emulator (F01)', () => {
     expect(rolledBack.summary.error).toBeUndefined();
     expect(rolledBack.exitCode).toBe(0);
     expect(rolledBack.summary.outcome).toBe('rolled-back');
-    expect(JSON.stringify(stored(box, 'linkedservices', 'RestService'))).toBe(JSON.stringify(rest));
-    expect(canonicalJson(stored(box, 'linkedservices', 'PartnerFiles'))).toBe(canonicalJson(files));
-    expect(canonicalJson(stored(box, 'pipelines', 'CallPartnerApi'))).toBe(canonicalJson(pipeline));
+    expect(rolledBack.summary.reportPaths.markdown).not.toBe(fixed.summary.reportPaths.markdown);
+    expect(readFileSync(fixed.summary.reportPaths.markdown!, 'utf8')).not.toContain('rolled-back');
+    const restored = (kind: 'linkedservices' | 'pipelines', name: string) =>
+      JSON.stringify(stored(box, kind, name));
+    expect(restored('linkedservices', 'RestService')).toBe(JSON.stringify(rest));
+    expect(restored('linkedservices', 'PartnerFiles')).toBe(JSON.stringify(files));
+    expect(restored('pipelines', 'CallPartnerApi')).toBe(JSON.stringify(pipeline));
 
     const artefacts = filesUnder(options(box).stateDir).map((path) => readFileSync(path, 'utf8'));
     for (const text of artefacts) {
