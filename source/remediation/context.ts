@@ -153,7 +153,10 @@ export interface EndToEndResult {
 export interface InfrastructureTuning {
   /** How long the online step waits for the node to report Online (default 10 min). */
   onlineDeadlineMs?: number;
-  /** Interval between getStatus polls and long-running-operation polls (default 5 s). */
+  /**
+   * First wait between getStatus polls (it doubles, up to 15 s), and the long-running
+   * operation poll interval when Azure sends no Retry-After (default 1 s).
+   */
   pollIntervalMs?: number;
   /** Waits before each retry of an install that hit MSI 1618 (default 30 s, 60 s, 120 s). */
   installRetryDelaysMs?: number[];

@@ -2,8 +2,9 @@
  * The `online` step: the node is registered only when the service says so.
  *
  * Policy (F11): the install script's exit code is never trusted alone. Poll `getStatus` until
- * our node reports Online, with a deadline; on timeout report the node's state, the diagnosis
- * of its capabilities and the install script's (redacted) output.
+ * our node reports Online, with a deadline and a doubling, capped interval; on timeout report
+ * the node's state, the diagnosis of its capabilities and the install script's (redacted)
+ * output.
  */
 import { DoctorError, ExitCode } from '../engine/errors.js';
 import type { Step, StepIO, StepOutcome } from '../engine/step.js';
@@ -28,7 +29,7 @@ async function runOnline(context: FixContext, io: StepIO): Promise<StepOutcome> 
   const started = Date.now();
 
   let runtime: RuntimeView | undefined;
-  for (;;) {
+  for (let poll = 0; ; poll += 1) {
     runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
     const node = findNode(runtime, nodeName);
     if (node?.status === 'Online') return nodeOnline(context, node, started);
@@ -37,10 +38,21 @@ async function runOnline(context: FixContext, io: StepIO): Promise<StepOutcome> 
     if (elapsed >= onlineDeadlineMs) break;
     io.progress(`node ${nodeName}: ${node?.status ?? 'not listed yet'} ` +
       `(${Math.round(elapsed / 1000)} s of ${Math.round(onlineDeadlineMs / 1000)} s)`);
-    await sleep(Math.min(pollIntervalMs, onlineDeadlineMs - elapsed), io.signal);
+    await sleep(Math.min(pollDelay(pollIntervalMs, poll), onlineDeadlineMs - elapsed), io.signal);
   }
 
   throw notOnline(context, runtime, onlineDeadlineMs);
+}
+
+/** Longest wait between two status polls once the backoff has grown. */
+export const MAX_POLL_MS = 15_000;
+
+/**
+ * The wait before the next status poll: doubling from the tuned interval, capped, so a quick
+ * registration is seen at once and a slow one does not hammer the API.
+ */
+export function pollDelay(intervalMs: number, poll: number): number {
+  return Math.min(intervalMs * 2 ** Math.min(poll, 16), Math.max(intervalMs, MAX_POLL_MS));
 }
 
 function nodeOnline(context: FixContext, node: NodeView, started: number): StepOutcome {

@@ -60,7 +60,7 @@ export function isCreatedByUs(tags: Record<string, string> | undefined): boolean
 
 const DEFAULT_TUNING: Required<Omit<InfrastructureTuning, 'scriptsDir'>> = {
   onlineDeadlineMs: 10 * 60_000,
-  pollIntervalMs: 5_000,
+  pollIntervalMs: 1_000,
   installRetryDelaysMs: [30_000, 60_000, 120_000],
 };
 

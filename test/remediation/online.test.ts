@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Decisions, RuntimeView } from '../../source/remediation/context.js';
-import { notOnline, onlineStep } from '../../source/remediation/online.js';
+import {
+  MAX_POLL_MS,
+  notOnline,
+  onlineStep,
+  pollDelay,
+} from '../../source/remediation/online.js';
 
 const decisions: Decisions = {
   runtimeName: 'shir-doctor-ir',
@@ -51,5 +56,13 @@ describe('notOnline', () => {
 
   it('waits only after the install', () => {
     expect(onlineStep().dependsOn).toEqual(['install']);
+  });
+});
+
+describe('pollDelay', () => {
+  it('doubles from the tuned interval and stops growing at the cap', () => {
+    expect([0, 1, 2, 3].map((poll) => pollDelay(1000, poll))).toEqual([1000, 2000, 4000, 8000]);
+    expect(pollDelay(1000, 10)).toBe(MAX_POLL_MS);
+    expect(pollDelay(60_000, 3)).toBe(60_000);
   });
 });
