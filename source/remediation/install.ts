@@ -71,8 +71,8 @@ export function alreadyRegistered(
     what: `Runtime ${runtime?.name} already lists an Offline node named ${node.nodeName}.`,
     why: 'It is probably left over from an earlier VM with the same name; a new registration ' +
       'under that name would clash with it.',
-    fix: 'Run shir-doctor again and approve removing the stale node, or pass --node-name ' +
-      'to register under a new name.',
+    fix: 'Run shir-doctor again and approve removing the stale node, or remove it yourself ' +
+      'in Synapse Studio (Manage > Integration runtimes > Nodes).',
     exitCode: ExitCode.blocked,
   });
 }
@@ -259,7 +259,7 @@ const EXIT_ADVICE: Record<number, Advice> = {
   [INSTALL_EXIT.badParameters]: {
     code: 'install-bad-parameters',
     what: 'The install script rejected its parameters.',
-    fix: 'Use a node name of letters, digits and hyphens (--node-name) and a proxy URL of the ' +
+    fix: 'Use a VM (node) name of letters, digits and hyphens and a proxy URL of the ' +
       'form http://host:port, then run shir-doctor again.',
     exitCode: ExitCode.usage,
   },
@@ -274,7 +274,7 @@ const EXIT_ADVICE: Record<number, Advice> = {
     code: 'install-download-failed',
     what: 'The VM could not download the runtime installer.',
     fix: 'Let the VM reach go.microsoft.com and download.microsoft.com on port 443 (NAT ' +
-      'gateway, firewall or NSG), or pass --proxy-url if egress goes through a proxy.',
+      'gateway, firewall or NSG), or pass --proxy if egress goes through a proxy.',
   },
   [INSTALL_EXIT.signatureInvalid]: {
     code: 'install-signature-invalid',
@@ -299,7 +299,7 @@ const EXIT_ADVICE: Record<number, Advice> = {
     code: 'install-registration-failed',
     what: 'The runtime installed, but registering the node with the key failed.',
     fix: 'Check that the VM reaches *.servicebus.windows.net and the service endpoint on 443 ' +
-      '(pass --proxy-url behind a proxy), and that the key is current (regenerate it in ' +
+      '(pass --proxy behind a proxy), and that the key is current (regenerate it in ' +
       'Synapse Studio if it was rotated), then run shir-doctor again.',
   },
   [INSTALL_EXIT.serviceNotRunning]: {

@@ -104,7 +104,7 @@ function fixFor(node: NodeView | undefined, findings: Finding[]): string {
   const ids = new Set(findings.map((finding) => finding.id));
   if (ids.has('runtime.node-service-bus-blocked')) {
     return 'Allow outbound 443 from the VM to *.servicebus.windows.net (NSG, firewall or ' +
-      'proxy; pass --proxy-url if egress goes through a proxy), then run shir-doctor verify.';
+      'proxy; pass --proxy if egress goes through a proxy), then run shir-doctor verify.';
   }
   if (ids.has('runtime.node-resource-manager-unreachable')) {
     return 'Allow outbound 443 from the VM to the service endpoint listed in getStatus ' +

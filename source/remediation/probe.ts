@@ -226,7 +226,7 @@ export function remedyFor(item: ProbeHostResult): string {
       return `A proxy or firewall breaks TLS to ${item.host}: exempt it from TLS inspection ` +
         '(the runtime needs TLS 1.2 end to end).';
     case 'proxy-required':
-      return `${item.host} is reachable only through a proxy: pass --proxy-url ` +
+      return `${item.host} is reachable only through a proxy: pass --proxy ` +
         'http://<proxy>:<port> so the probe and the runtime use it.';
     case 'missing':
       return `The probe printed nothing for ${target}: check the VM agent and run ` +

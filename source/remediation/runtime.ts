@@ -234,7 +234,8 @@ export function checkReusable(runtime: RuntimeView, nodeName: string): void {
     throw new DoctorError({
       code: 'runtime-not-self-hosted',
       what: `Integration runtime ${runtime.name} exists and is ${runtime.type}, not self-hosted.`,
-      fix: 'Choose another runtime name with --runtime-name.',
+      fix: 'Give shir-doctor\'s runtime another name: a self-hosted runtime cannot share a ' +
+        'name with a managed one.',
       exitCode: 4,
     });
   }
@@ -244,7 +245,8 @@ export function checkReusable(runtime: RuntimeView, nodeName: string): void {
       what: `Integration runtime ${runtime.name} is a shared (linked) runtime.`,
       why: 'Its definition carries linkedInfo; Synapse does not support shared or linked ' +
         'self-hosted runtimes, so pipelines in this workspace cannot use it.',
-      fix: 'Let shir-doctor create a new self-hosted runtime: pass --runtime-name <new name>.',
+      fix: 'Leave this runtime alone and let shir-doctor create a new self-hosted runtime under ' +
+        'another name (run shir-doctor plan to see it).',
       exitCode: 4,
     });
   }
@@ -254,7 +256,7 @@ export function checkReusable(runtime: RuntimeView, nodeName: string): void {
       what: `Integration runtime ${runtime.name} already has ${runtime.nodes.length} nodes.`,
       why: `A self-hosted runtime holds at most ${MAX_NODES} nodes; a fifth cannot register.`,
       fix: 'Reuse one of its healthy nodes, remove an unused node in Synapse Studio ' +
-        '(Manage > Integration runtimes), or pass --runtime-name to create a new runtime.',
+        '(Manage > Integration runtimes), or let shir-doctor create a new runtime.',
       exitCode: 4,
     });
   }

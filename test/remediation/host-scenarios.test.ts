@@ -175,10 +175,10 @@ describe('F19: egress only through a proxy', () => {
     const run = await fixture.runGraph();
 
     expect(errorOf(run, 'probe')?.code).toBe('egress-proxy-required');
-    expect(errorOf(run, 'probe')?.fix).toContain('--proxy-url');
+    expect(errorOf(run, 'probe')?.fix).toContain('--proxy');
   });
 
-  it('with --proxy-url the probe and the install use it and the node comes Online', async () => {
+  it('with --proxy the probe and the install use it and the node comes Online', async () => {
     fixture = await startHostFixture({ scenario: 'F19', proxyUrl: 'http://proxy.corp:3128' });
 
     const run = await fixture.runGraph();

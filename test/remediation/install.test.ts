@@ -48,7 +48,7 @@ describe('installFailure', () => {
 
     expect(info.code).toBe('install-download-failed');
     expect(info.why).toContain('reason=tls');
-    expect(info.fix).toMatch(/--proxy-url/);
+    expect(info.fix).toMatch(/--proxy/);
   });
 
   it('F10: MSI 1618 names the code and its meaning, and how many attempts were made', () => {

@@ -72,13 +72,13 @@ describe('readProbe', () => {
     expect(probeFailure(report).info.fix).toMatch(/TLS/);
   });
 
-  it('F19: proxy-required tells the admin to pass --proxy-url', () => {
+  it('F19: proxy-required tells the admin to pass --proxy', () => {
     const results = Object.fromEntries(hosts.map((item) => [item.host, 'proxy-required']));
 
     const error = probeFailure(readProbe('vm1', hosts, lines(results), ''));
 
     expect(error.info.code).toBe('egress-proxy-required');
-    expect(error.info.fix).toContain('--proxy-url');
+    expect(error.info.fix).toContain('--proxy');
   });
 
   it('a representative relay host that does not resolve is a warning, not a failure', () => {

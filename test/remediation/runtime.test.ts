@@ -110,7 +110,7 @@ describe('checkReusable', () => {
       const info = (error as { info: { why: string; fix: string; code: string } }).info;
       expect(info.code).toBe('runtime-shared');
       expect(info.why).toContain('linkedInfo');
-      expect(info.fix).toContain('--runtime-name');
+      expect(info.fix).toContain('new self-hosted runtime');
     }
   });
 
