@@ -286,6 +286,35 @@ export async function restoreSecrets(
   if (missing.length > 0) throw secretUnavailable(item, missing);
 }
 
+/** The masked secrets (keys for the SecretSource) a rewire of this definition needs. */
+function secretKeysOf(context: FixContext, item: RewireTarget): string[] {
+  const view = item.kind === 'linked-service'
+    ? context.inventory.linkedServices.find((service) => service.name === item.name)
+    : context.inventory.pipelines.find((pipeline) => pipeline.name === item.name);
+  if (!view) return [];
+  const pointers = 'maskedSecrets' in view ? view.maskedSecrets
+    : findMaskedSecrets(propertiesOf(JSON.parse(view.rawBody) as JsonObject));
+  return pointers.map((pointer) => `${item.name}:${pointer}`);
+}
+
+/**
+ * Asks for every masked secret the rewire will need before anything changes, so a missing one
+ * stops the session at once instead of after the VM is built. Values are registered with the
+ * redactor as they arrive.
+ */
+export async function preflightSecrets(context: FixContext): Promise<void> {
+  const missing: string[] = [];
+  for (const key of rewireTargets(context).flatMap((item) => secretKeysOf(context, item))) {
+    const value = await context.secrets.resolve(key);
+    if (value === undefined || value === '') missing.push(key);
+    else registerSecret(value);
+  }
+  if (missing.length === 0) return;
+
+  throw secretsError(missing, `No value was supplied for the masked secret(s) ` +
+    `${missing.join(', ')}; nothing was changed.`);
+}
+
 async function journaledWrite(
   context: FixContext,
   io: StepIO,
@@ -348,11 +377,16 @@ export function secretEnvName(key: string): string {
 
 function secretUnavailable(item: RewireTarget, pointers: string[]): DoctorError {
   const keys = pointers.map((pointer) => `${item.name}:${pointer}`);
+  return secretsError(keys, `${label(item)} was not rewired: the service returns its secret ` +
+    `${pointers.join(', ')} masked and no value was supplied. Nothing was written.`);
+}
+
+/** The error for secrets nobody supplied, saying every way to supply them. */
+function secretsError(keys: string[], what: string): DoctorError {
   const example = Object.fromEntries(keys.map((key) => [key, '<value>']));
   return new DoctorError({
     code: 'secret-unavailable',
-    what: `${label(item)} was not rewired: the service returns its secret ` +
-      `${pointers.join(', ')} masked and no value was supplied. Nothing was written.`,
+    what,
     why: 'Writing the definition back without the real value would replace the stored ' +
       'secret with "**********".',
     fix: `Supply the value with --secrets-file FILE (JSON ${JSON.stringify(example)}) or the ` +

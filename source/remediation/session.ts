@@ -48,7 +48,7 @@ import { detect, type DetectResult } from './detect.js';
 import { infrastructureSteps } from './host.js';
 import { makePlan, type PlanResult } from './plan.js';
 import { proveStep } from './prove.js';
-import { backupStep, rewireStep } from './rewire.js';
+import { backupStep, preflightSecrets, rewireStep } from './rewire.js';
 
 /** What every command needs; the CLI builds it. */
 export interface SessionOptions {
@@ -289,6 +289,7 @@ async function fixBody(session: Session): Promise<SessionResult> {
   if (!(await approve(session, planned.plan))) return declined(session);
 
   const context = fixContext(session, detected, planned);
+  await preflightSecrets(context);
   const result = await runSteps(fixSteps(), context, {
     emit: session.bus.emit,
     journal: session.journal,
@@ -303,15 +304,39 @@ export function fixSteps(): Step<FixContext>[] {
   return [...infrastructureSteps(), backupStep(), rewireStep(), proveStep()];
 }
 
+/** Asks the source once per key: a prompt answered before the run is not asked again. */
+export function cachingSecrets(source: SecretSource): SecretSource {
+  const answers = new Map<string, Promise<string | undefined>>();
+  return {
+    resolve(key) {
+      const known = answers.get(key);
+      if (known) return known;
+      const answer = source.resolve(key);
+      answers.set(key, answer);
+      return answer;
+    },
+  };
+}
+
 async function approve(session: Session, plan: Plan): Promise<boolean> {
   if (session.options.isAutoApproved) {
     session.bus.emit({ type: 'plan.approved', by: 'flag' });
     return true;
   }
   const answer = await session.ui.approve(plan);
-  if (answer === CANCELLED || answer !== true) return false;
+  if (answer === CANCELLED && session.options.signal.aborted) throw interruptedBeforeChanges();
+  if (answer !== true) return false;
   session.bus.emit({ type: 'plan.approved', by: 'prompt' });
   return true;
+}
+
+function interruptedBeforeChanges(): DoctorError {
+  return new DoctorError({
+    code: 'interrupted',
+    what: 'Interrupted at the approval prompt; nothing was changed.',
+    fix: 'Run shir-doctor fix again when ready.',
+    exitCode: ExitCode.interrupted,
+  });
 }
 
 function declined(session: Session): Promise<SessionResult> {
@@ -329,7 +354,7 @@ function fixContext(session: Session, detected: DetectResult, planned: PlanResul
     target: options.target,
     clients: session.clients,
     ui: session.ui,
-    secrets: options.secrets,
+    secrets: cachingSecrets(options.secrets),
     inventory: detected.inventory,
     decisions: planned.decisions,
     produced: {},

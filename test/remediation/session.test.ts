@@ -168,14 +168,20 @@ describe('sessions against the emulator (F01)', () => {
       .toBe('AutoResolveIntegrationRuntime');
   });
 
-  it('fails the rewire, without writing the mask, when a secret is missing', async () => {
+  it('stops before any change, never writing the mask, when a secret is missing', async () => {
     const before = stored(box, 'linkedservices', 'RestService');
+    const ui = recordingUI();
 
-    const failed = await runFix(options(box, { secrets: { resolve: async () => undefined } }),
-      recordingUI());
+    const failed = await runFix(options(box, { secrets: { resolve: async () => undefined } }), ui);
 
     expect(failed.exitCode).toBe(5);
     expect(failed.summary.error?.code).toBe('secret-unavailable');
+    expect(failed.summary.error?.what)
+      .toContain('RestService:/typeProperties/authHeaders/x-api-key');
+    expect(failed.summary.error?.what).toContain('PartnerFiles:/typeProperties/password');
+    expect(failed.summary.error?.what).toContain('nothing was changed');
+    expect(ui.events.some((event) => event.type === 'step.started')).toBe(false);
+    expect(failed.summary.changes).toEqual({ created: [], updated: [], deleted: [] });
     expect(stored(box, 'linkedservices', 'RestService')).toEqual(before);
   }, 60_000);
 });
