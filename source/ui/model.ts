@@ -3,7 +3,8 @@
  *
  * Every screen is a function of this state (and of the clock, for elapsed times that tick).
  * The transcript is append-only: blocks that will not change again (the header, each finding,
- * a decided plan) move there in arrival order, so Ink can print them once above the live area.
+ * the plan, how the plan was decided) go there in arrival order, so Ink can print them once
+ * above the live area, which stays short enough for any terminal.
  */
 import type { ErrorInfo } from '../engine/errors.js';
 import type {
@@ -39,7 +40,8 @@ export type Prompt =
 export type TranscriptBlock =
   | { kind: 'header'; header: SessionHeader }
   | { kind: 'finding'; finding: Finding }
-  | { kind: 'plan'; plan: Plan; decision: PlanDecision };
+  | { kind: 'plan'; plan: Plan }
+  | { kind: 'decision'; decision: PlanDecision };
 
 /** How a plan was settled: nothing to do, approved, or declined. */
 export type PlanDecision = 'no-changes' | 'approved' | 'declined';
@@ -62,8 +64,8 @@ export interface SessionState {
   header?: SessionHeader;
   /** Blocks that are settled, in the order they were settled. */
   transcript: TranscriptBlock[];
-  /** The plan while it waits for a decision; undefined once it moved to the transcript. */
-  pendingPlan?: Plan;
+  /** A plan with changes was shown and is not decided yet. */
+  isAwaitingDecision: boolean;
   /** Steps in the order they first appeared. */
   steps: StepView[];
   checks: CheckView[];
@@ -96,7 +98,15 @@ export type SessionAction = DoctorEvent | PromptOpened | PromptClosed;
 export const MAX_LOG_LINES = 4;
 
 export function initialState(command: CommandName): SessionState {
-  return { command, transcript: [], steps: [], checks: [], logs: [], retries: 0 };
+  return {
+    command,
+    transcript: [],
+    isAwaitingDecision: false,
+    steps: [],
+    checks: [],
+    logs: [],
+    retries: 0,
+  };
 }
 
 /** Names of the steps that are still running, for the Ctrl-C message. */
@@ -114,12 +124,14 @@ export function reduce(state: SessionState, action: SessionAction): SessionState
     }
     case 'finding':
       return append(state, { kind: 'finding', finding: action.finding });
-    case 'plan.ready':
+    case 'plan.ready': {
+      const shown = append(state, { kind: 'plan', plan: action.plan });
       if (!planHasChanges(action.plan)) {
-        return append(state, { kind: 'plan', plan: action.plan, decision: 'no-changes' });
+        return append(shown, { kind: 'decision', decision: 'no-changes' });
       }
 
-      return { ...state, pendingPlan: action.plan };
+      return { ...shown, isAwaitingDecision: true };
+    }
     case 'plan.approved':
       return settlePlan(state, 'approved');
     case 'step.started':
@@ -173,13 +185,11 @@ function append(state: SessionState, block: TranscriptBlock): SessionState {
   return { ...state, transcript: [...state.transcript, block] };
 }
 
-/** Moves a pending plan to the transcript once it is decided. */
+/** Records how a shown plan was decided, once. */
 function settlePlan(state: SessionState, decision: PlanDecision): SessionState {
-  if (state.pendingPlan === undefined) return state;
+  if (!state.isAwaitingDecision) return state;
 
-  const block: TranscriptBlock = { kind: 'plan', plan: state.pendingPlan, decision };
-
-  return { ...append(state, block), pendingPlan: undefined };
+  return { ...append(state, { kind: 'decision', decision }), isAwaitingDecision: false };
 }
 
 function upsertStep(state: SessionState, step: StepView): SessionState {

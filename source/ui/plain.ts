@@ -166,8 +166,8 @@ export function describeSummary(summary: SessionSummary, exitCode: number): stri
   const lines = [
     '',
     `Outcome: ${OUTCOME_LABEL[summary.outcome]} (exit ${exitCode})`,
-    summary.headline,
     ...(apiTest === undefined ? [] : [apiTest]),
+    summary.headline,
     ...created.map((name) => `  + ${name}`),
     ...updated.map((name) => `  ~ ${name}`),
     ...deleted.map((name) => `  - ${name}`),

@@ -12,27 +12,32 @@ const replay = (events: DoctorEvent[], state: SessionState = initialState('fix')
   events.reduce(reduce, state);
 
 describe('session reducer', () => {
-  it('keeps a plan with changes pending until it is decided', () => {
+  it('shows a plan with changes at once and waits for a decision', () => {
     const state = replay(beforeApproval);
 
-    expect(state.pendingPlan).toEqual(plan);
-    expect(state.transcript.map((block) => block.kind)).toEqual(['header', 'finding']);
+    expect(state.isAwaitingDecision).toBe(true);
+    expect(state.transcript.map((block) => block.kind)).toEqual(['header', 'finding', 'plan']);
+    expect(state.transcript[2]).toEqual({ kind: 'plan', plan });
   });
 
-  it('moves the approved plan to the transcript in order', () => {
+  it('records the approval once, after the plan', () => {
     const state = replay(fullRun);
+    const kinds = state.transcript.map((block) => block.kind);
 
-    expect(state.pendingPlan).toBeUndefined();
-    expect(state.transcript.map((block) => block.kind)).toEqual(['header', 'finding', 'plan']);
-    expect(state.transcript[2]).toMatchObject({ kind: 'plan', decision: 'approved' });
+    expect(state.isAwaitingDecision).toBe(false);
+    expect(kinds).toEqual(['header', 'finding', 'plan', 'decision']);
+    expect(state.transcript[3]).toEqual({ kind: 'decision', decision: 'approved' });
   });
 
   it('settles a plan without changes at once', () => {
     const keepOnly = { items: [{ ...plan.items[4]! }] };
     const state = reduce(initialState('fix'), { type: 'plan.ready', plan: keepOnly, at: 'x' });
 
-    expect(state.pendingPlan).toBeUndefined();
-    expect(state.transcript[0]).toMatchObject({ kind: 'plan', decision: 'no-changes' });
+    expect(state.isAwaitingDecision).toBe(false);
+    expect(state.transcript).toEqual([
+      { kind: 'plan', plan: keepOnly },
+      { kind: 'decision', decision: 'no-changes' },
+    ]);
   });
 
   it('tracks each step through its states with the title from step.started', () => {
@@ -92,7 +97,7 @@ describe('session reducer', () => {
 
     expect(opened.prompt?.kind).toBe('approve');
     expect(closed.prompt).toBeUndefined();
-    expect(closed.transcript.at(-1)).toMatchObject({ kind: 'plan', decision: 'declined' });
+    expect(closed.transcript.at(-1)).toEqual({ kind: 'decision', decision: 'declined' });
   });
 
   it('keeps the summary and exit code of session.finished', () => {

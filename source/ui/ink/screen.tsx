@@ -4,14 +4,14 @@
  * interrupt request.
  */
 import { Spinner } from '@inkjs/ui';
-import { Box, Static, Text, useInput } from 'ink';
+import { Box, Static, useInput, useStdout } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { SessionState } from '../model.js';
 import type { SessionStore } from '../store.js';
 import { PromptView, type PromptAnswer } from './prompts.js';
 import { SummaryView } from './summary.js';
 import { CheckList, LogLines, TaskList } from './tasks.js';
-import { PlanView, TranscriptView } from './transcript.js';
+import { TranscriptView } from './transcript.js';
 
 /** How often elapsed times tick while a step runs. */
 const TICK_MS = 250;
@@ -25,11 +25,18 @@ export interface ScreenProps {
 
 export function Screen({ state, now, onAnswer }: ScreenProps) {
   const blocks = state.transcript.map((block, index) => ({ block, index }));
+  // Static output is laid out outside the screen box, so it needs the width spelled out.
+  const { stdout } = useStdout();
+  const width = stdout.columns > 0 ? stdout.columns : 80;
 
   return (
     <>
       <Static items={blocks}>
-        {({ block, index }) => <TranscriptView key={index} block={block} />}
+        {({ block, index }) => (
+          <Box key={index} width={width}>
+            <TranscriptView block={block} />
+          </Box>
+        )}
       </Static>
       <LiveArea state={state} now={now} onAnswer={onAnswer} />
     </>
@@ -39,11 +46,6 @@ export function Screen({ state, now, onAnswer }: ScreenProps) {
 function LiveArea({ state, now, onAnswer }: ScreenProps) {
   return (
     <Box flexDirection="column">
-      {state.pendingPlan === undefined ? null : (
-        <Box marginTop={1}>
-          <PlanView plan={state.pendingPlan} />
-        </Box>
-      )}
       {state.prompt === undefined ? null : <PromptView prompt={state.prompt} onAnswer={onAnswer} />}
       <TaskList steps={state.steps} now={now} />
       <CheckList checks={state.checks} />
@@ -59,7 +61,7 @@ function LiveArea({ state, now, onAnswer }: ScreenProps) {
 /** Waiting on the core with nothing else moving on screen. */
 function isBusy(state: SessionState): boolean {
   if (state.summary !== undefined || state.prompt !== undefined) return false;
-  if (state.pendingPlan !== undefined) return false;
+  if (state.isAwaitingDecision) return false;
 
   return !state.steps.some((step) => step.status === 'running');
 }

@@ -15,10 +15,10 @@ export function SummaryView({ summary, exitCode }: { summary: SessionSummary; ex
       <Text bold color={color}>
         {OUTCOME_LABEL[summary.outcome]} <Text dimColor>(exit {exitCode})</Text>
       </Text>
-      <Text>{summary.headline}</Text>
       {apiTest === undefined ? null : (
         <Text color={summary.isApiReachable ? 'green' : 'red'}>{apiTest}</Text>
       )}
+      <Text>{summary.headline}</Text>
       <Changes changes={summary.changes} />
       {summary.retries > 0 ? <Text dimColor>Retries: {summary.retries}</Text> : null}
       <Reports paths={summary.reportPaths} />

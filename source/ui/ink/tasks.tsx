@@ -6,6 +6,7 @@ import { Spinner } from '@inkjs/ui';
 import { Box, Text } from 'ink';
 import { formatElapsed } from '../format.js';
 import type { CheckView, LogLine, StepView } from '../model.js';
+import { Marked } from './marked.js';
 
 export function TaskList({ steps, now }: { steps: StepView[]; now: number }) {
   if (steps.length === 0) return null;
@@ -26,30 +27,30 @@ function StepLine({ step, now }: { step: StepView; now: number }) {
       return <RunningStep step={step} now={now} />;
     case 'succeeded':
       return (
-        <Text>
-          <Text color="green">✔</Text> {step.title} <Text dimColor>— {step.summary}</Text>{' '}
-          <Text dimColor>({formatElapsed(step.elapsedMs)})</Text>
-        </Text>
+        <Marked mark={<Text color="green">✔</Text>}>
+          <Text>
+            {step.title} <Text dimColor>— {step.summary}</Text>{' '}
+            <Text dimColor>({formatElapsed(step.elapsedMs)})</Text>
+          </Text>
+        </Marked>
       );
     case 'skipped':
       return (
-        <Text dimColor>
-          ○ {step.title} — skipped: {step.reason}
-        </Text>
+        <Marked mark={<Text dimColor>○</Text>}>
+          <Text dimColor>
+            {step.title} — skipped: {step.reason}
+          </Text>
+        </Marked>
       );
     case 'failed':
       return (
-        <Box flexDirection="column">
+        <Marked mark={<Text color="red">✘</Text>}>
           <Text>
-            <Text color="red">✘</Text> {step.title}{' '}
-            <Text dimColor>({formatElapsed(step.elapsedMs)})</Text>
+            {step.title} <Text dimColor>({formatElapsed(step.elapsedMs)})</Text>
           </Text>
-          <Text color="red">
-            {'    '}
-            {step.error.what}
-          </Text>
-          <Text>{'    '}fix: {step.error.fix}</Text>
-        </Box>
+          <Text color="red">{step.error.what}</Text>
+          <Text>fix: {step.error.fix}</Text>
+        </Marked>
       );
   }
 }
@@ -60,7 +61,14 @@ function RunningStep({ step, now }: { step: RunningView; now: number }) {
   const elapsed = formatElapsed(now - step.startedAt);
   const progress = step.progress === undefined ? '' : ` — ${step.progress}`;
 
-  return <Spinner label={`${step.title} (${elapsed})${progress}`} />;
+  return (
+    <Marked mark={<Spinner />}>
+      <Text>
+        {step.title} <Text color="cyan">({elapsed})</Text>
+        <Text dimColor>{progress}</Text>
+      </Text>
+    </Marked>
+  );
 }
 
 export function CheckList({ checks }: { checks: CheckView[] }) {
@@ -70,12 +78,16 @@ export function CheckList({ checks }: { checks: CheckView[] }) {
     <Box flexDirection="column" marginTop={1}>
       <Text bold>Checks</Text>
       {checks.map((check, index) => (
-        <Text key={index}>
-          <Text color={check.isPassing ? 'green' : 'red'}>
-            {check.isPassing ? '✔' : '✘'}
-          </Text>{' '}
-          {check.name} <Text dimColor>— {check.detail}</Text>
-        </Text>
+        <Marked
+          key={index}
+          mark={
+            <Text color={check.isPassing ? 'green' : 'red'}>{check.isPassing ? '✔' : '✘'}</Text>
+          }
+        >
+          <Text>
+            {check.name} <Text dimColor>— {check.detail}</Text>
+          </Text>
+        </Marked>
       ))}
     </Box>
   );

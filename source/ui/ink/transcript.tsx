@@ -6,6 +6,7 @@ import { Box, Text } from 'ink';
 import type { Finding, Plan, PlanAction, PlanItem, Severity } from '../../engine/types.js';
 import { formatTally, PLAN_MARK } from '../format.js';
 import type { PlanDecision, SessionHeader, TranscriptBlock } from '../model.js';
+import { Marked } from './marked.js';
 
 const SEVERITY_ICON: Record<Severity, { icon: string; color: string }> = {
   ok: { icon: '✔', color: 'green' },
@@ -30,11 +31,11 @@ const DECISION_TEXT: Record<PlanDecision, string> = {
 export function TranscriptView({ block }: { block: TranscriptBlock }) {
   if (block.kind === 'header') return <HeaderView header={block.header} />;
   if (block.kind === 'finding') return <FindingView finding={block.finding} />;
+  if (block.kind === 'decision') return <Text dimColor>{DECISION_TEXT[block.decision]}</Text>;
 
   return (
-    <Box flexDirection="column" marginTop={1}>
+    <Box marginTop={1}>
       <PlanView plan={block.plan} />
-      <Text dimColor>{DECISION_TEXT[block.decision]}</Text>
     </Box>
   );
 }
@@ -63,16 +64,14 @@ export function FindingView({ finding }: { finding: Finding }) {
   const { icon, color } = SEVERITY_ICON[finding.severity];
 
   return (
-    <Box flexDirection="column">
-      <Text>
-        <Text color={color}>{icon}</Text> {finding.title}
-      </Text>
+    <Marked mark={<Text color={color}>{icon}</Text>}>
+      <Text>{finding.title}</Text>
       {finding.evidence.map((line, index) => (
-        <Text key={index} dimColor>
-          {'    '}· {line}
-        </Text>
+        <Marked key={index} indent={2} mark={<Text dimColor>·</Text>}>
+          <Text dimColor>{line}</Text>
+        </Marked>
       ))}
-    </Box>
+    </Marked>
   );
 }
 
@@ -93,20 +92,16 @@ function PlanItemView({ item }: { item: PlanItem }) {
   const color = ACTION_COLOR[item.action];
 
   return (
-    <Box flexDirection="column">
+    <Marked indent={2} mark={<Text color={color} bold>{PLAN_MARK[item.action]}</Text>}>
       <Text>
-        {'  '}
-        <Text color={color} bold>
-          {PLAN_MARK[item.action]}
-        </Text>{' '}
         <Text dimColor>{item.kind}</Text> <Text bold>{item.name}</Text>
         {item.detail ? <Text color={color}> {item.detail}</Text> : null}
       </Text>
       {item.evidence.map((line, index) => (
-        <Text key={index} dimColor>
-          {'      '}because {line}
-        </Text>
+        <Box key={index} paddingLeft={2}>
+          <Text dimColor>because {line}</Text>
+        </Box>
       ))}
-    </Box>
+    </Marked>
   );
 }
