@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
+import type { JournalContents } from '../../source/engine/journal.js';
+import { changedDefinitions, createdToDelete } from '../../source/remediation/rollback.js';
+import {
+  runFix,
+  runRollback,
+  type SessionOptions,
+} from '../../source/remediation/session.js';
+import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+
+function ui(): SessionUI & { events: EventInput[] } {
+  const events: EventInput[] = [];
+  return { events, emit: (event) => { events.push(event); }, approve: async () => true,
+    confirm: async () => true, askSecret: async () => CANCELLED };
+}
+
+function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
+  const secrets = box.sandbox.adminSecrets;
+  return {
+    target: box.target, connection: box.connection, stateDir: join(box.stateDir, 'doctor'),
+    isAutoApproved: true, signal: new AbortController().signal,
+    secrets: { resolve: async (key) => secrets[key] },
+    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0] }, retry: FAST_RETRY,
+    ...overrides,
+  };
+}
+
+function change(id: string, action: 'create' | 'update' | 'delete', resourceId: string,
+  isOk = true) {
+  return { id, at: id, change: { action, kind: 'virtual-machine' as const, name: id, resourceId },
+    result: isOk ? { isOk: true as const } : undefined };
+}
+
+describe('rollback bookkeeping', () => {
+  it('deletes created resources newest first, skipping ones already deleted', () => {
+    const contents = {
+      created: ['/a', '/b', 'https://dev/pipelines/e2e', '/c'],
+      changes: [change('1', 'create', '/a'), change('2', 'delete', 'https://dev/pipelines/e2e')],
+    } as unknown as JournalContents;
+
+    expect(createdToDelete(contents)).toEqual(['/c', '/b', '/a']);
+  });
+
+  it('restores only what the session wrote or may have written', () => {
+    const contents = {
+      state: {
+        'backup:linked-service:Written': { text: '{}' },
+        'rewired:linked-service:Written': '"e2"',
+        'backup:linked-service:Untouched': { text: '{}' },
+        'backup:pipeline:Uncertain': { text: '{}' },
+      },
+      uncertain: [{ change: { action: 'update', kind: 'pipeline', name: 'Uncertain' } }],
+    } as unknown as JournalContents;
+
+    expect(changedDefinitions(contents)).toEqual([
+      { kind: 'linked-service', name: 'Written' },
+      { kind: 'pipeline', name: 'Uncertain' },
+    ]);
+  });
+});
+
+describe('rollback against the emulator', () => {
+  let box: TestSandbox;
+
+  beforeEach(async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+  });
+
+  afterEach(async () => {
+    await box?.cleanup();
+  });
+
+  it('deletes what the fix created only when asked, then has nothing left to do', async () => {
+    expect((await runFix(options(box), ui())).exitCode).toBe(0);
+    const { subscriptionId, resourceGroup, workspaceName } = box.target;
+    const rg = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers`;
+    const vmId = `${rg}/Microsoft.Compute/virtualMachines/shir-doctor-vm`;
+    const irId = `${rg}/Microsoft.Synapse/workspaces/${workspaceName}/integrationRuntimes/` +
+      'shir-doctor-ir';
+    expect(box.sandbox.peek(vmId)).toBeDefined();
+
+    const result = await runRollback(options(box, { deleteCreated: true }), ui());
+
+    expect(result.exitCode).toBe(0);
+    expect(result.summary.outcome).toBe('rolled-back');
+    expect(box.sandbox.peek(vmId)).toBeUndefined();
+    expect(box.sandbox.peek(irId)).toBeUndefined();
+    expect(result.summary.changes.deleted).toContain('virtual-machine shir-doctor-vm');
+
+    const again = await runRollback(options(box), ui());
+    expect(again.exitCode).toBe(0);
+    expect(again.summary.headline).toContain('Nothing to roll back');
+  }, 60_000);
+
+  it('refuses an unknown --session', async () => {
+    const result = await runRollback(options(box, { sessionId: 'nope' }), ui());
+
+    expect(result.exitCode).toBe(2);
+    expect(result.summary.error?.code).toBe('session-not-found');
+  });
+});
