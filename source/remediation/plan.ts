@@ -405,9 +405,13 @@ function createHost(inventory: Inventory): HostChoice {
   };
 }
 
+/**
+ * Offline nodes with our node name (F14). A Limited or Initializing node is alive and is
+ * diagnosed instead, never removed.
+ */
 function staleNodes(runtime: RuntimeView | undefined, nodeName: string): NodeView[] {
   return (runtime?.nodes ?? []).filter((node) =>
-    node.nodeName.toLowerCase() === nodeName.toLowerCase() && node.status !== 'Online');
+    node.nodeName.toLowerCase() === nodeName.toLowerCase() && node.status === 'Offline');
 }
 
 function staleNodeItem(runtimeName: string, node: NodeView): PlanItem {

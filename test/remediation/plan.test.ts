@@ -170,6 +170,21 @@ describe('makePlan', () => {
     expect(removal?.detail).toContain('approval');
   });
 
+  it('never removes a live node, even one that is Limited (F07)', () => {
+    const limited = inventory({
+      runtimes: [shir('shir-doctor-ir', [{ ...node('shir-doctor-vm', 'Limited'),
+        capabilities: { serviceBusConnected: 'False' } }], { state: 'Limited' })],
+      vms: [vm('shir-doctor-vm', { tags: { 'created-by': 'shir-doctor' } })],
+    });
+
+    const { decisions, plan } = makePlan(limited, target);
+
+    expect(decisions.staleNodes).toEqual([]);
+    expect(find(plan.items, 'runtime-node')).toBeUndefined();
+    expect(decisions.host).toEqual({ mode: 'reuse-vm', vmName: 'shir-doctor-vm',
+      egress: undefined });
+  });
+
   it('uses --vm-name and adds egress when its subnet has none (F17)', () => {
     const withVm = inventory({ vms: [vm('myvm', { hasEgress: false })] });
 
