@@ -54,6 +54,10 @@ export function synapse(deps: SynapseDeps): Handler {
     put: 'sync',
     delete: 'sync',
     accept: (ctx, next, existing) => acceptRuntime(deps, ctx, next, existing),
+    present: (_ctx, copy) => {
+      delete copy.properties?.provisioningState;
+      return copy;
+    },
     beforeDelete: (_ctx, stored) => beforeDeleteRuntime(world, stored),
   });
   return (ctx) => runtimeAction(deps, ctx);
