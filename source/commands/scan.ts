@@ -1,16 +1,18 @@
 /**
  * `shir-doctor scan`: detect only. Reads the workspace and reports what it found, with the
- * evidence; writes nothing to Azure and keeps no journal.
+ * evidence; writes nothing to Azure and keeps no journal. The verdict comes from the plan the
+ * findings would lead to (computed, not shown): any change in it means the repair is needed.
  *
- * Exit code: 0 nothing to fix, 3 a problem was found, 4 the workspace is not DEP-locked (the
+ * Exit code: 0 nothing to fix, 3 the repair is needed, 4 the workspace is not DEP-locked (the
  * block lies elsewhere and this tool has nothing to change).
  */
 import { randomUUID } from 'node:crypto';
 import { createClients } from '../azure/clients.js';
 import { ExitCode, isDoctorError } from '../engine/errors.js';
 import type { SessionSummary } from '../engine/events.js';
-import type { Finding } from '../engine/types.js';
+import { countPlan, planHasChanges, type Plan } from '../engine/types.js';
 import { detect } from '../remediation/detect.js';
+import { makePlan } from '../remediation/plan.js';
 import { withTarget, type CommandContext, type OpenedTarget } from './context.js';
 
 export function scan(context: CommandContext): Promise<number> {
@@ -50,8 +52,9 @@ async function detectSummary(
   try {
     const { inventory, findings } = await detect(clients, opened.target);
     for (const finding of findings) context.ui.emit({ type: 'finding', finding });
+    if (!inventory.workspace.isDepLocked) return notApplicable();
 
-    return summarise(inventory.workspace.isDepLocked, findings);
+    return summarise(makePlan(inventory, opened.target).plan);
   } catch (error) {
     if (!isDoctorError(error)) throw error;
 
@@ -59,18 +62,24 @@ async function detectSummary(
   }
 }
 
-function summarise(isDepLocked: boolean, findings: Finding[]): SessionSummary {
-  if (!isDepLocked) {
-    return emptySummary(
-      'not-applicable',
-      'The workspace is not DEP-locked: shir-doctor has nothing to change here.',
-    );
+function notApplicable(): SessionSummary {
+  return emptySummary(
+    'not-applicable',
+    'The workspace is not DEP-locked: the block lies elsewhere and shir-doctor has nothing ' +
+      'to change here.',
+  );
+}
+
+function summarise(plan: Plan): SessionSummary {
+  if (!planHasChanges(plan)) {
+    return emptySummary('healthy', 'Nothing to fix: the affected connections are repaired.');
   }
-  const problems = findings.filter((finding) => finding.severity === 'problem').length;
-  if (problems === 0) return emptySummary('healthy', 'Nothing to fix was found.');
+  const { create, update, delete: remove } = countPlan(plan);
+  const headline = `The workspace needs the repair (${create} to create, ${update} to update, ` +
+    `${remove} to delete).`;
 
   return {
-    ...emptySummary('unhealthy', `${problems} problem(s) found.`),
+    ...emptySummary('unhealthy', headline),
     nextCommands: ['shir-doctor plan', 'shir-doctor fix'],
   };
 }

@@ -40,9 +40,9 @@ export function formatElapsed(ms: number): string {
 /** What each outcome means to the admin, in a few words. */
 export const OUTCOME_LABEL: Record<SessionOutcome, string> = {
   fixed: 'Fixed',
-  healthy: 'Healthy: nothing to change',
-  unhealthy: 'Unhealthy: at least one check failed',
-  'not-applicable': 'Not applicable: nothing for shir-doctor to change',
+  healthy: 'Healthy',
+  unhealthy: 'Unhealthy',
+  'not-applicable': 'Not applicable',
   declined: 'Declined: nothing changed',
   'rolled-back': 'Rolled back',
   failed: 'Failed',

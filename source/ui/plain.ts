@@ -85,7 +85,7 @@ export function createPlainPresenter(options: PlainOptions): Presenter {
     async approve(): Promise<boolean> {
       if (options.isAutoApproved) return true;
 
-      write(describeNeedsYes('apply the plan'));
+      write(describeNeedsYes('apply the plan', 'review the plan above, then run again with --yes'));
 
       return false;
     },
@@ -95,7 +95,7 @@ export function createPlainPresenter(options: PlainOptions): Presenter {
 
         return true;
       }
-      write(describeNeedsYes(question));
+      write(describeNeedsYes(`answer "${question}"`, 'run again with --yes to answer yes'));
 
       return false;
     },
@@ -188,15 +188,8 @@ function describeReports(summary: SessionSummary): string[] {
   ];
 }
 
-function describeNeedsYes(action: string): string[] {
-  return [
-    `error: cannot ${lowerFirst(action)} without a yes: nobody can answer a prompt here`,
-    'fix: review the plan above, then run again with --yes to approve it',
-  ];
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
+function describeNeedsYes(action: string, fix: string): string[] {
+  return [`error: cannot ${action}: nobody can answer a prompt here`, `fix: ${fix}`];
 }
 
 function titleIn(state: SessionState, stepId: string): string {
