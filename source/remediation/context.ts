@@ -27,6 +27,8 @@ export interface WorkspacePosture {
   publicNetworkAccess?: string;
   devEndpoint?: string;
   isDepLocked: boolean;
+  /** The workspace's own Entra tenant (its managed identity's), when reported. */
+  tenantId?: string;
 }
 
 export interface NodeView {
