@@ -176,7 +176,11 @@ export function describeSummary(summary: SessionSummary, exitCode: number): stri
     ...summary.nextCommands.map((command) => `Next: ${command}`),
   ];
 
-  return summary.error === undefined ? lines : [...lines, ...describeError(summary.error, '')];
+  if (summary.error === undefined) return lines;
+
+  const error = describeError(summary.error, '');
+
+  return [...lines, ...(summary.error.what === summary.headline ? error.slice(1) : error)];
 }
 
 function describeReports(summary: SessionSummary): string[] {

@@ -167,3 +167,23 @@ describe('Ink app input', () => {
     expect(text(app.lastFrame())).toContain('Fixed (exit 0)');
   });
 });
+
+describe('summary without repetition', () => {
+  it('does not repeat an error that is already the headline', () => {
+    const error = { code: 'i', what: 'Interrupted at the prompt.', fix: 'Run it again.' };
+    const state = reduce(initialState('fix'), {
+      type: 'session.finished',
+      exitCode: 130,
+      summary: {
+        outcome: 'interrupted', headline: 'Interrupted at the prompt.', retries: 0,
+        error: { ...error, exitCode: 130 }, changes: { created: [], updated: [], deleted: [] },
+        reportPaths: {}, nextCommands: [],
+      },
+      at: '2026-01-01T10:00:05Z',
+    });
+    const frame = text(render(<Screen state={state} now={0} onAnswer={() => {}} />).lastFrame());
+
+    expect(frame.split('Interrupted at the prompt.')).toHaveLength(2);
+    expect(frame).toContain('fix: Run it again.');
+  });
+});

@@ -25,7 +25,9 @@ export function SummaryView({ summary, exitCode }: { summary: SessionSummary; ex
       <NextCommands commands={summary.nextCommands} />
       {summary.error === undefined ? null : (
         <Box flexDirection="column" marginTop={1}>
-          <Text color="red">{summary.error.what}</Text>
+          {summary.error.what === summary.headline ? null : (
+            <Text color="red">{summary.error.what}</Text>
+          )}
           {summary.error.why === undefined ? null : <Text dimColor>why: {summary.error.why}</Text>}
           <Text bold>fix: {summary.error.fix}</Text>
         </Box>
