@@ -75,7 +75,7 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
     issueToken: (scope, lifetime) => entra.issue(scope, lifetime),
     close: async () => {
       await Promise.all([front.close(), internet.close()]);
-      world.save();
+      world.close();
     },
   };
 }

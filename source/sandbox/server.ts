@@ -29,7 +29,7 @@ export async function startFront(
 ): Promise<Front> {
   const front = { base: '' } as Front;
   const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    void serve(req, res, front.base, handlers(), observe);
+    serve(req, res, front.base, handlers(), observe).catch(() => req.socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

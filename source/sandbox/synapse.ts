@@ -183,6 +183,7 @@ function beforeDeleteRuntime(world: World, stored: ArmResource): void {
 }
 
 function runtimeAction(deps: SynapseDeps, ctx: Ctx): Reply | undefined {
+  if (match(IR, ctx.path) && ctx.method === 'PATCH') return updateRuntime(deps, ctx);
   const node = match(`${IR}/nodes/:node`, ctx.path);
   if (node) return nodeAction(deps, ctx, node.node);
 
@@ -197,6 +198,8 @@ function runtimeAction(deps: SynapseDeps, ctx: Ctx): Reply | undefined {
       return json(authKeys(deps.world, runtime, ['authKey1', 'authKey2']));
     case 'regenerateauthkey':
       return regenerate(deps, ctx, runtime);
+    case 'upgrade':
+      return upgrade(deps, runtime);
     default:
       return undefined;
   }
@@ -235,6 +238,34 @@ function regenerate(deps: SynapseDeps, ctx: Ctx, runtime: ArmResource): Reply {
   rt.keys[keyName] = newKeyParts();
   deps.world.save();
   return json(authKeys(deps.world, runtime, [keyName]));
+}
+
+/** PATCH: `autoUpdate` and `updateDelayOffset` of a self-hosted runtime. */
+function updateRuntime(deps: SynapseDeps, ctx: Ctx): Reply {
+  const runtime = loadRuntime(deps, ctx.path);
+  const rt = selfHosted(deps, runtime, 'Update');
+  const body = (ctx.body ?? {}) as { autoUpdate?: string };
+  if (body.autoUpdate !== undefined && body.autoUpdate !== 'On' && body.autoUpdate !== 'Off') {
+    throw new HttpFail(400, 'BadRequest', "autoUpdate must be 'On' or 'Off'.");
+  }
+  if (body.autoUpdate) rt.autoUpdate = body.autoUpdate;
+  deps.world.save();
+  return json(deps.arm.present(ctx, runtime));
+}
+
+/** POST upgrade: online nodes move to the latest version. */
+function upgrade(deps: SynapseDeps, runtime: ArmResource): Reply {
+  const rt = selfHosted(deps, runtime, 'Upgrade');
+  refreshNodes(deps.world, rt);
+  if (!rt.nodes.some((n) => n.status === 'Online')) {
+    throw new HttpFail(400, 'BadRequest',
+      `Integration runtime '${runtime.name}' has no online node to upgrade.`);
+  }
+  for (const node of rt.nodes) if (node.status === 'Online') node.version = rt.latestVersion;
+  rt.version = rt.latestVersion;
+  rt.versionStatus = 'UpToDate';
+  deps.world.save();
+  return { status: 200 };
 }
 
 function nodeAction(deps: SynapseDeps, ctx: Ctx, nodeName: string): Reply | undefined {
@@ -306,7 +337,8 @@ function nodeBody(node: NodeState, rt: RuntimeState) {
     status,
     capabilities,
     versionStatus: node.version && node.version !== rt.latestVersion
-      ? (rt.versionStatus ?? 'UpdateAvailable') : 'UpToDate',
+      ? (rt.versionStatus === 'UpToDate' ? 'UpdateAvailable' : rt.versionStatus ?? 'Expired')
+      : 'UpToDate',
     version: node.version ?? rt.version ?? '5.44.8984.1',
     registerTime: node.registerTime,
     lastConnectTime: node.registerTime,

@@ -141,6 +141,7 @@ export interface WorldState {
 export class World {
   readonly state: WorldState;
   private readonly file: string;
+  private closed = false;
 
   constructor(stateDir: string, scenario: Scenario, reset: boolean) {
     mkdirSync(stateDir, { recursive: true });
@@ -150,12 +151,19 @@ export class World {
     this.save();
   }
 
+  /** Saves a last time; later changes (work still in flight) are not written. */
+  close(): void {
+    this.save();
+    this.closed = true;
+  }
+
   get scenario(): Scenario {
     return this.state.scenario;
   }
 
   /** Writes the world to disk atomically. Call after every change. */
   save(): void {
+    if (this.closed) return;
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 1));
     renameSync(tmp, this.file);

@@ -134,3 +134,71 @@ export async function createVm(sb: SandboxHandle, c: ReturnType<typeof clients>,
   } as any, fast);
   return vm.id as string;
 }
+
+/**
+ * Does the F01 remedy by hand: a SHIR named `ir`, a VM with a NAT gateway, the runtime
+ * installed and registered through Run Command v2. Returns the VM id.
+ */
+export async function provisionShir(sb: SandboxHandle, c: ReturnType<typeof clients>,
+  ir = 'ir-e2e', vm = 'vm-e2e', proxyUrl?: string): Promise<string> {
+  const rg = sb.target.resourceGroup;
+  const ws = sb.target.workspaceName;
+  const i = ids(sb);
+  await c.synapse.integrationRuntimes.beginCreateAndWait(rg, ws, ir,
+    { properties: { type: 'SelfHosted' } }, fast);
+  const keys = await c.synapse.integrationRuntimeAuthKeysOperations.list(rg, ws, ir);
+  await c.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, `pip-${vm}`, {
+    location: 'westeurope', sku: { name: 'Standard' } }, fast);
+  await c.network.natGateways.beginCreateOrUpdateAndWait(rg, `nat-${vm}`, {
+    location: 'westeurope', sku: { name: 'Standard' },
+    publicIpAddresses: [{ id: i.net('publicIPAddresses', `pip-${vm}`) }] }, fast);
+  const vnet = await c.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, `vnet-${vm}`, {
+    location: 'westeurope', addressSpace: { addressPrefixes: ['10.40.0.0/16'] },
+    subnets: [{ name: 'default', addressPrefix: '10.40.0.0/24', defaultOutboundAccess: false,
+      natGateway: { id: i.net('natGateways', `nat-${vm}`) } }] }, fast);
+  await c.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, `nic-${vm}`, {
+    location: 'westeurope', ipConfigurations: [{ name: 'ipconfig1',
+      subnet: { id: vnet.subnets?.[0].id } }] }, fast);
+  const created = await c.compute.virtualMachines.createOrUpdate(rg, vm, {
+    location: 'westeurope', hardwareProfile: { vmSize: 'Standard_D4s_v5' },
+    storageProfile: { imageReference: { publisher: 'MicrosoftWindowsServer',
+      offer: 'WindowsServer', sku: '2022-datacenter-azure-edition', version: 'latest' } },
+    networkProfile: { networkInterfaces: [{ id: i.net('networkInterfaces', `nic-${vm}`) }] },
+  } as any, fast);
+  const params = [{ name: 'NodeName', value: vm }];
+  if (proxyUrl) params.push({ name: 'ProxyUrl', value: proxyUrl });
+  await c.compute.virtualMachineRunCommands.createOrUpdate(rg, vm, 'install', {
+    location: 'westeurope',
+    source: { script: '# shir-doctor: install-shir\n[Net.ServicePointManager]::' +
+      'SecurityProtocol = [Net.SecurityProtocolType]::Tls12' },
+    parameters: params,
+    protectedParameters: [{ name: 'AuthKey', value: keys.authKey1 as string }],
+  }, fast);
+  return created.id as string;
+}
+
+/** Points a pipeline's Web activities at `ir` (raw, so no SDK reshaping) and runs it. */
+export async function runPipelineOn(sb: SandboxHandle, pipeline: string, ir?: string,
+  patch: Record<string, unknown> = {}) {
+  const dev = ids(sb).dev;
+  const v = '?api-version=2020-12-01';
+  const got = await raw(sb, 'GET', `${dev}/pipelines/${pipeline}${v}`);
+  for (const a of got.body.properties.activities) {
+    if (ir) a.typeProperties.connectVia = { referenceName: ir,
+      type: 'IntegrationRuntimeReference' };
+    Object.assign(a.typeProperties, patch);
+  }
+  await raw(sb, 'PUT', `${dev}/pipelines/${pipeline}${v}`, { body: { properties:
+    got.body.properties } });
+  const { body } = await raw(sb, 'POST', `${dev}/pipelines/${pipeline}/createRun${v}`,
+    { body: {} });
+  let run: any;
+  for (let n = 0; n < 500; n++) {
+    run = (await raw(sb, 'GET', `${dev}/pipelineruns/${body.runId}${v}`)).body;
+    if (run.status !== 'Queued' && run.status !== 'InProgress') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const acts = await raw(sb, 'POST', `${dev}/pipelines/${pipeline}/pipelineruns/${body.runId}` +
+    `/queryActivityruns${v}`, { body: {} });
+  return { run, activities: acts.body.value as any[] };
+}
