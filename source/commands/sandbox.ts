@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TextSink } from '../ui/presenter.js';
 import type { ServeFlags } from './args.js';
 
+/** What `sandbox serve` needs from the CLI. */
 export interface ServeContext {
   flags: ServeFlags;
   out: TextSink;

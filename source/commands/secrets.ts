@@ -46,6 +46,7 @@ export function tableSecrets(values: Record<string, string>): SecretSource {
   };
 }
 
+/** Where Azure-mode secrets may come from, and whether a human may be asked. */
 export interface AzureSecretOptions {
   secretsFile?: string;
   env: NodeJS.ProcessEnv;

@@ -14,6 +14,7 @@ import { createJsonPresenter } from './json.js';
 import { createPlainPresenter } from './plain.js';
 import type { Presenter, TextSink } from './presenter.js';
 
+/** What decides the presenter, and the streams it writes to. */
 export interface PresenterChoice {
   command: CommandName;
   isJson: boolean;

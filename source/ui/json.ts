@@ -7,6 +7,7 @@ import type { EventInput } from '../engine/events.js';
 import { createPlainPresenter, type PlainOptions } from './plain.js';
 import { stamp, type Presenter, type TextSink } from './presenter.js';
 
+/** The plain options (for stderr) plus the stream that gets the JSON lines. */
 export interface JsonOptions extends PlainOptions {
   /** stdout in the CLI: receives JSON lines only. */
   out: TextSink;

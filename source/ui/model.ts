@@ -46,17 +46,20 @@ export type TranscriptBlock =
 /** How a plan was settled: nothing to do, approved, or declined. */
 export type PlanDecision = 'no-changes' | 'approved' | 'declined';
 
+/** One verify check as the screen shows it. */
 export interface CheckView {
   name: string;
   isPassing: boolean;
   detail: string;
 }
 
+/** A log line worth showing a human (debug lines go to the session log only). */
 export interface LogLine {
   level: 'info' | 'warn';
   message: string;
 }
 
+/** Everything the screen shows; built only by `reduce`. */
 export interface SessionState {
   /** The command the CLI runs, known before the session starts. */
   command: CommandName;
@@ -92,6 +95,7 @@ export interface PromptClosed {
   isApproved?: boolean;
 }
 
+/** What changes the state: the core's events and the presenter's prompt bookkeeping. */
 export type SessionAction = DoctorEvent | PromptOpened | PromptClosed;
 
 /** How many log lines the live area keeps. */

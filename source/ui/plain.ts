@@ -25,6 +25,7 @@ import {
 import { initialState, reduce, runningStepTitles, type SessionState } from './model.js';
 import { stamp, type Presenter, type TextSink } from './presenter.js';
 
+/** How the plain presenter writes and answers. */
 export interface PlainOptions {
   command: CommandName;
   /** Where the lines go; stderr in the CLI. */

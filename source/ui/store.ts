@@ -4,6 +4,7 @@
  */
 import { reduce, type SessionAction, type SessionState } from './model.js';
 
+/** Holds the state, tells subscribers when it changes; `dispatch` runs the reducer. */
 export interface SessionStore {
   getState(): SessionState;
   subscribe(listener: () => void): () => void;

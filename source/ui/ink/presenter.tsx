@@ -21,6 +21,7 @@ import { createSessionStore, type SessionStore } from '../store.js';
 import type { PromptAnswer } from './prompts.js';
 import { App } from './screen.js';
 
+/** Where Ink draws and reads keys (the process streams unless given), and hooks. */
 export interface InkOptions {
   command: CommandName;
   stdout?: WriteStream | NodeJS.WriteStream;

@@ -11,6 +11,7 @@ import type { Prompt } from '../model.js';
 /** What a prompt resolves with. */
 export type PromptAnswer = boolean | string | typeof CANCELLED;
 
+/** The open prompt and where its answer goes. */
 export interface PromptProps {
   prompt: Prompt;
   onAnswer(answer: PromptAnswer): void;

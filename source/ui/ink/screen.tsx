@@ -16,6 +16,7 @@ import { TranscriptView } from './transcript.js';
 /** How often elapsed times tick while a step runs. */
 const TICK_MS = 250;
 
+/** Everything the screen is a function of, plus where prompt answers go. */
 export interface ScreenProps {
   state: SessionState;
   /** Epoch milliseconds used for the elapsed time of running steps. */
@@ -73,6 +74,7 @@ function busyLabel(state: SessionState): string {
   return 'Working…';
 }
 
+/** The store to render and the two ways the admin talks back: answers and Ctrl-C. */
 export interface AppProps {
   store: SessionStore;
   onAnswer(answer: PromptAnswer): void;
