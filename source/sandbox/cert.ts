@@ -36,7 +36,8 @@ export async function loadOrCreateCert(stateDir: string): Promise<TlsMaterial> {
 function isStillValid(pem: string): boolean {
   try {
     const x509 = new X509Certificate(pem);
-    return Date.parse(x509.validTo) - Date.now() > DAY_MS && x509.checkIP('127.0.0.1') !== undefined;
+    const fresh = Date.parse(x509.validTo) - Date.now() > DAY_MS;
+    return fresh && x509.checkIP('127.0.0.1') !== undefined;
   } catch {
     return false;
   }

@@ -16,7 +16,8 @@ import type { Operations } from './operations.js';
 import type { ArmResource } from './scenario.js';
 import type { World } from './world.js';
 
-const VM = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Compute/virtualMachines/:vm';
+const VM = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.Compute/' +
+  'virtualMachines/:vm';
 const RUN_COMMAND_TYPE = 'Microsoft.Compute/virtualMachines/runCommands';
 
 interface ComputeDeps {

@@ -213,8 +213,9 @@ function validateArtifact(world: World, ws: ArmResource, kind: ArtifactKind,
 }
 
 function checkUnused(world: World, ws: ArmResource, name: string): void {
+  const needle = `"referencename":"${name.toLowerCase()}"`;
   const users = Object.values(world.dev(ws.name).pipelines).filter((p) =>
-    JSON.stringify(p.properties).toLowerCase().includes(`"referencename":"${name.toLowerCase()}"`));
+    JSON.stringify(p.properties).toLowerCase().includes(needle));
   if (users.length > 0) {
     throw new HttpFail(400, 'BadRequest',
       `Linked service '${name}' is referenced by pipeline '${users[0].name}'.`);

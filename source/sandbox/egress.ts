@@ -19,8 +19,8 @@ export interface EgressVerdict {
   reason: string;
 }
 
-const MICROSOFT_HOSTS =
-  /(^|\.)(microsoft\.com|windows\.net|azure\.net|azure\.com|clouddatahub\.net|microsoftonline\.com|azuresynapse\.net|msftauth\.net)$/i;
+const MICROSOFT_HOSTS = new RegExp('(^|\\.)(microsoft\\.com|windows\\.net|azure\\.net|' +
+  'azure\\.com|clouddatahub\\.net|microsoftonline\\.com|azuresynapse\\.net|msftauth\\.net)$', 'i');
 
 /** Decides whether the VM `vmId` has outbound internet access. */
 export function vmEgress(world: World, vmId: string): EgressVerdict {
@@ -41,7 +41,8 @@ export function vmEgress(world: World, vmId: string): EgressVerdict {
   if (!subnet) return { hasEgress: false, reason: 'the NIC has no subnet' };
   const nat = subnet.properties?.natGateway?.id;
   if (nat && world.get(nat)) {
-    return { hasEgress: true, via: 'nat-gateway', reason: `subnet ${subnet.name} has a NAT gateway` };
+    return { hasEgress: true, via: 'nat-gateway',
+      reason: `subnet ${subnet.name} has a NAT gateway` };
   }
   if (subnet.properties?.defaultOutboundAccess !== false) {
     return { hasEgress: true, via: 'default-outbound',

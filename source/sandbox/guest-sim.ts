@@ -184,7 +184,8 @@ function register(world: World, vm: ArmResource, t: Transcript, key: string, nod
     return refuse(`Failed to register the node: integration runtime '${irName}' already has ` +
       `the maximum of ${MAX_NODES} nodes.`, '1');
   }
-  const endpoint = `${runtimeId.split('/')[8]}.${vm.location ?? 'westeurope'}.datafactory.azure.net`;
+  const region = vm.location ?? 'westeurope';
+  const endpoint = `${runtimeId.split('/')[8]}.${region}.datafactory.azure.net`;
   if (reachHost(world, vm.id, endpoint, proxyUrl) !== 'ok') {
     return refuse('Failed to register the node: the service endpoint could not be reached.',
       '1');

@@ -99,8 +99,8 @@ export class Operations {
   private poll(ctx: Ctx, id: string): Reply {
     const op = this.world.state.operations[id];
     if (!op) {
-      return json({ error: { code: 'OperationNotFound', message: `Operation '${id}' not found.` } },
-        404);
+      return json({ error: { code: 'OperationNotFound',
+        message: `Operation '${id}' not found.` } }, 404);
     }
 
     op.polls += 1;
@@ -126,7 +126,8 @@ export class Operations {
       status: running ? 'InProgress' : op.outcome,
       startTime: op.startTime,
     };
-    if (!running) body.endTime = new Date(Math.max(op.doneAt, Date.parse(op.startTime))).toISOString();
+    const end = Math.max(op.doneAt, Date.parse(op.startTime));
+    if (!running) body.endTime = new Date(end).toISOString();
     if (!running && op.outcome === 'Failed') body.error = op.error;
     return body;
   }

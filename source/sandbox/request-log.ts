@@ -53,7 +53,8 @@ export class RequestLog {
   private scrub(text: string): string {
     let clean = text.replace(AUTH_KEY_PATTERN, '[redacted-auth-key]');
     for (const secret of Object.values(this.secrets)) {
-      if (secret.length >= 4) clean = clean.split(JSON.stringify(secret).slice(1, -1)).join(REDACTED);
+      if (secret.length < 4) continue;
+      clean = clean.split(JSON.stringify(secret).slice(1, -1)).join(REDACTED);
     }
     return clean;
   }

@@ -23,11 +23,11 @@
  * - `network`: `{proxyRequired?, blockedHosts?: ["*.servicebus.windows.net"]}`: what a VM's
  *   outbound path enforces.
  * - `faults`: fault rules (see faults.ts) active from the start.
- *
  * - `extends`: another scenario id (`F01`) this one varies. Its content is merged in: resources
  *   by id and artifacts by name are merged deeply (objects merge, arrays and scalars replace,
- *   `null` deletes a key; an artifact whose `properties` is set to `null` is removed), maps (`runtimes`, `guests`, `internet`, `network`) merge by key,
- *   `faults` concatenate, everything else replaces.
+ *   `null` deletes a key; an artifact whose `properties` is set to `null` is removed), maps
+ *   (`runtimes`, `guests`, `internet`, `network`) merge by key, `faults` concatenate, everything
+ *   else replaces.
  *
  * Strings may use `{subscriptionId}`, `{resourceGroup}`, `{workspaceName}` and `{location}`;
  * they are replaced with the target's values after merging, when the file is loaded.
@@ -111,7 +111,12 @@ export interface Scenario {
   extends?: string;
   description?: string;
   identity: { tenantId: string; clientId: string; clientSecret: string };
-  target: { subscriptionId: string; resourceGroup: string; workspaceName: string; location: string };
+  target: {
+    subscriptionId: string;
+    resourceGroup: string;
+    workspaceName: string;
+    location: string;
+  };
   resources?: ArmResource[];
   workspaces?: Record<string, { linkedServices?: ArtifactSeed[]; pipelines?: ArtifactSeed[] }>;
   runtimes?: Record<string, RuntimeSeed>;

@@ -313,7 +313,8 @@ function seedRuntimes(state: WorldState, scenario: Scenario): void {
     if (!ws) throw new Error(`scenario ${scenario.id}: runtime ${path} has no workspace`);
     const runtime = newRuntime(seed);
     for (const node of runtime.nodes) {
-      const vm = node.vmName && findByName(state, 'Microsoft.Compute/virtualMachines', node.vmName);
+      const vm = node.vmName &&
+        findByName(state, 'Microsoft.Compute/virtualMachines', node.vmName);
       if (vm) node.vmId = idKey(vm.id);
     }
     state.runtimes[idKey(`${ws.id}/integrationRuntimes/${irName}`)] = runtime;

@@ -11,7 +11,9 @@ import { SynapseManagementClient } from '@azure/arm-synapse';
 import { ArtifactsClient } from '@azure/synapse-artifacts';
 import { ClientSecretCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { startSandbox, type SandboxHandle, type SandboxOptions } from '../../source/sandbox/index.js';
+import {
+  startSandbox, type SandboxHandle, type SandboxOptions,
+} from '../../source/sandbox/index.js';
 
 export const ARM_SCOPE = 'https://management.azure.com/.default';
 
@@ -101,7 +103,8 @@ export async function raw(sb: SandboxHandle, method: string, pathOrUrl: string,
 
 /** ARM id helpers for the sandbox's target. */
 export function ids(sb: SandboxHandle) {
-  const rg = `/subscriptions/${sb.target.subscriptionId}/resourceGroups/${sb.target.resourceGroup}`;
+  const sub = `/subscriptions/${sb.target.subscriptionId}`;
+  const rg = `${sub}/resourceGroups/${sb.target.resourceGroup}`;
   const ws = `${rg}/providers/Microsoft.Synapse/workspaces/${sb.target.workspaceName}`;
   return {
     rg,
