@@ -11,7 +11,7 @@
  *
  * Pure functions only: they take wire-shaped JSON and the runtime inventory.
  */
-import type { Classification, RuntimeView, WebActivityView } from './context.js';
+import type { Classification, NodeView, RuntimeView, WebActivityView } from './context.js';
 import { findWebActivities, getAt, isObject, propertiesOf } from './definitions.js';
 import type { JsonObject } from './definitions.js';
 
@@ -57,6 +57,8 @@ export interface RuntimeContext {
   runtimes: readonly RuntimeView[];
   /** The runtime this session installs or repairs (counts as a SHIR even while unhealthy). */
   ourRuntimeName: string;
+  /** Tenants a managed private endpoint may reach: the workspace's own and the allowed ones. */
+  tenants?: { home?: string; allowed: readonly string[] };
 }
 
 /** A classification with the facts behind it. */
@@ -67,9 +69,15 @@ export interface Verdict {
   host?: string;
 }
 
-/** A runtime is healthy when it is Online with at least one Online node. */
+/** A node can take jobs: Online, and no capability reported False (F07). */
+export function isNodeHealthy(node: NodeView): boolean {
+  return node.status === 'Online' &&
+    !Object.values(node.capabilities).some((value) => value.toLowerCase() === 'false');
+}
+
+/** A runtime is healthy when it is Online with at least one healthy node. */
 export function isRuntimeHealthy(runtime: RuntimeView): boolean {
-  return runtime.state === 'Online' && runtime.nodes.some((node) => node.status === 'Online');
+  return runtime.state === 'Online' && runtime.nodes.some(isNodeHealthy);
 }
 
 /** The host of an http(s) URL, lower-cased; undefined for expressions and non-URLs. */
@@ -165,12 +173,45 @@ export function classifyLinkedService(body: JsonObject, context: RuntimeContext)
   const properties = propertiesOf(body);
   const connectVia = getAt(properties, '/connectVia/referenceName');
   const type = typeof properties.type === 'string' ? properties.type : undefined;
-  return classifyConnection(
+  const verdict = classifyConnection(
     typeof connectVia === 'string' ? connectVia : undefined,
     linkedServiceUrl(properties),
     context,
     type,
   );
+  return verdict.classification === 'azure-private-link'
+    ? crossTenantVerdict(verdict, properties, context) ?? verdict
+    : verdict;
+}
+
+/** The Entra tenant a linked service authenticates against, when it names one. */
+export function linkedServiceTenant(properties: JsonObject): string | undefined {
+  const tenant = getAt(properties, '/typeProperties/tenant');
+  return typeof tenant === 'string' && tenant.length > 0 ? tenant : undefined;
+}
+
+/**
+ * F04: with DEP, a managed private endpoint may only reach the workspace's tenant and the
+ * tenants in `allowedAadTenantIdsForLinking`, a list fixed with the workspace. A service in any
+ * other tenant can only be reached through the self-hosted runtime.
+ */
+function crossTenantVerdict(
+  verdict: Verdict,
+  properties: JsonObject,
+  context: RuntimeContext,
+): Verdict | undefined {
+  const tenant = linkedServiceTenant(properties)?.toLowerCase();
+  const tenants = context.tenants;
+  if (!tenant || !tenants) return undefined;
+  const known = [tenants.home, ...tenants.allowed].map((id) => id?.toLowerCase());
+  if (known.includes(tenant)) return undefined;
+
+  return {
+    classification: 'external-api',
+    host: verdict.host,
+    evidence: [...verdict.evidence, `tenant ${tenant} is not the workspace's tenant and not ` +
+      'in allowedAadTenantIdsForLinking, so DEP blocks a managed private endpoint to it'],
+  };
 }
 
 /** Classifies a Web activity (its `typeProperties.connectVia` decides its runtime). */

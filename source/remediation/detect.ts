@@ -20,6 +20,9 @@ import {
   classifyLinkedService,
   combineClassifications,
   DEFAULT_RUNTIME_NAME,
+  hostOf,
+  isPrivateLinkHost,
+  linkedServiceTenant,
   linkedServiceUrl,
   webActivitiesOf,
   type RuntimeContext,
@@ -38,6 +41,7 @@ import {
   getAt,
   propertiesOf,
   readDefinition,
+  type JsonObject,
   type RawDefinition,
 } from './definitions.js';
 import { listVms } from './host.js';
@@ -67,7 +71,11 @@ export async function detect(
   if (!workspace.isDepLocked) return { inventory: emptyInventory(workspace), findings };
 
   const runtimes = await readRuntimes(clients, target);
-  const context = { runtimes, ourRuntimeName: options.runtimeName ?? DEFAULT_RUNTIME_NAME };
+  const context: RuntimeContext = {
+    runtimes,
+    ourRuntimeName: options.runtimeName ?? DEFAULT_RUNTIME_NAME,
+    tenants: { home: workspace.tenantId, allowed: workspace.allowedAadTenantIdsForLinking },
+  };
   const definitions = await readDefinitions(clients, workspace);
   const inventory: Inventory = {
     workspace,
@@ -111,6 +119,7 @@ export function toPosture(workspace: Workspace, target: Target): WorkspacePostur
     publicNetworkAccess: workspace.publicNetworkAccess,
     devEndpoint: workspace.connectivityEndpoints?.dev,
     isDepLocked,
+    tenantId: workspace.identity?.tenantId,
   };
 }
 
@@ -338,7 +347,7 @@ function toPipelineView(raw: RawDefinition, context: RuntimeContext): PipelineVi
 function inventoryFindings(inventory: Inventory): Finding[] {
   return [
     ...inventory.runtimes.flatMap(runtimeFindings),
-    ...inventory.linkedServices.map(linkedServiceFinding),
+    ...inventory.linkedServices.map(findingForLinkedService),
     ...inventory.pipelines.filter((p) => p.webActivities.length > 0).map(pipelineFinding),
     ...inventory.vms.filter((vm) => vm.hasEgress === false).map(noEgressFinding),
   ];
@@ -398,6 +407,28 @@ const CLASSIFICATION_TITLES: Record<string, string> = {
   'on-shir': 'already runs on a self-hosted runtime',
   internal: 'has no external endpoint this tool can see; left alone',
 };
+
+function findingForLinkedService(service: LinkedServiceView): Finding {
+  const tenant = linkedServiceTenant(propertiesOf(JSON.parse(service.rawBody) as JsonObject));
+  const host = hostOf(service.url);
+  const isCrossTenant = service.classification === 'external-api' && tenant !== undefined &&
+    host !== undefined && isPrivateLinkHost(host);
+  return isCrossTenant ? crossTenantFinding(service, tenant) : linkedServiceFinding(service);
+}
+
+function crossTenantFinding(service: LinkedServiceView, tenant: string): Finding {
+  return {
+    id: 'linked-service.cross-tenant',
+    severity: 'problem',
+    title: `Linked service ${service.name} reaches tenant ${tenant}, which DEP does not let ` +
+      'the workspace link to; that list cannot be changed, so the self-hosted runtime is ' +
+      'the route to it',
+    evidence: [`type = ${service.type}`, `url = ${service.url ?? '(none)'}`,
+      `typeProperties.tenant = ${tenant}`,
+      'allowedAadTenantIdsForLinking does not list it'],
+    subject: service.name,
+  };
+}
 
 function linkedServiceFinding(service: LinkedServiceView): Finding {
   const secrets = service.maskedSecrets.map((pointer) => `masked SecureString at ${pointer}`);

@@ -19,7 +19,7 @@
 import { DoctorError, ExitCode } from '../engine/errors.js';
 import type { Plan, PlanItem, Target } from '../engine/types.js';
 import { TAGS } from '../wire/guest.js';
-import { DEFAULT_RUNTIME_NAME, hostOf, isRuntimeHealthy } from './classify.js';
+import { DEFAULT_RUNTIME_NAME, hostOf, isNodeHealthy, isRuntimeHealthy } from './classify.js';
 import type {
   Decisions,
   HostDecision,
@@ -194,6 +194,8 @@ function chooseHosting(inventory: Inventory, target: Target, ourName: string): H
   const keeps = unusableRuntimeItems(inventory);
   const reusable = findReusableRuntime(inventory, ourName);
   if (reusable) return withKeeps(reuseRuntime(inventory, reusable), keeps);
+  const repairable = findRepairableRuntime(inventory, target, ourName);
+  if (repairable) return withKeeps(repairRuntime(repairable), keeps);
 
   const runtime = chooseRuntime(inventory, ourName);
   const host = chooseHost(inventory, target, runtime.name);
@@ -250,12 +252,70 @@ function vmOfNode(inventory: Inventory, node: NodeView): VmView | undefined {
   return inventory.vms.find((vm) => names.includes(vm.name.toLowerCase()));
 }
 
+interface Repairable {
+  runtime: RuntimeView;
+  node: NodeView;
+  vm: VmView;
+}
+
+/**
+ * An unshared self-hosted runtime whose (unhealthy) node runs on a Windows VM we can see:
+ * repairing it in place is cheaper than building a second runtime (F07, F14). Ours first; with
+ * --vm-name, only a runtime with a node on that VM.
+ */
+function findRepairableRuntime(
+  inventory: Inventory,
+  target: Target,
+  ourName: string,
+): Repairable | undefined {
+  const candidates = inventory.runtimes
+    .filter((runtime) => runtime.type === 'SelfHosted' && !runtime.isShared)
+    .sort((a, b) => Number(isNamed(b, ourName)) - Number(isNamed(a, ourName)));
+  for (const runtime of candidates) {
+    for (const node of runtime.nodes) {
+      const vm = vmOfNode(inventory, node);
+      if (!vm || !isWindows(vm)) continue;
+      if (target.vmName && vm.name.toLowerCase() !== target.vmName.toLowerCase()) continue;
+      const isFull = runtime.nodes.length >= MAX_NODES && node.status !== 'Offline';
+      if (!isFull) return { runtime, node, vm };
+    }
+  }
+  return undefined;
+}
+
+function isWindows(vm: VmView): boolean {
+  return vm.osType === undefined || vm.osType.toLowerCase() === 'windows';
+}
+
+function repairRuntime({ runtime, node, vm }: Repairable): Hosting {
+  const host = reuseVm(vm);
+  const stale = node.status === 'Offline' ? [node] : [];
+  return {
+    decisions: {
+      runtimeName: runtime.name,
+      isRuntimeNew: false,
+      host: host.decision,
+      nodeName: node.nodeName,
+      staleNodes: stale.map((item) => item.nodeName),
+    },
+    items: [
+      keepItem('integration-runtime', runtime.name, 'repaired in place: existing self-hosted ' +
+        `runtime, node ${node.nodeName} on ${vm.name}`,
+      [`state = ${runtime.state ?? 'unknown'}`, ...runtime.nodes.map(describeNode)]),
+      ...host.items,
+      ...stale.map((item) => staleNodeItem(runtime.name, item)),
+      ...installItems(runtime.name, node.nodeName, vm.name),
+      ...upgradeItems(runtime),
+    ],
+  };
+}
+
 function findOnlineNodeWithEgress(
   inventory: Inventory,
   runtime: RuntimeView,
 ): NodeView | undefined {
   return runtime.nodes.find((node) => {
-    if (node.status !== 'Online') return false;
+    if (!isNodeHealthy(node)) return false;
     const vm = vmOfNode(inventory, node);
     return vm !== undefined && vm.hasEgress !== false;
   });

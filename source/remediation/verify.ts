@@ -116,7 +116,7 @@ async function runChecks(
   report(connectionsCheck(inventory, decisions.runtimeName));
 
   const isHealthy = runtime !== undefined && isRuntimeHealthy(runtime);
-  report(await probeCheck(context, isHealthy));
+  report(await probeCheck(context));
   const e2e = await endToEnd(session, context, isHealthy);
   report(e2eCheck(e2e, isHealthy, decisions.apiUrl));
   return e2e;
@@ -191,13 +191,14 @@ export function connectionsCheck(inventory: Inventory, runtimeName: string): Che
   };
 }
 
-async function probeCheck(context: FixContext, isHealthy: boolean): Promise<CheckResult> {
+/** Probes from the runtime's VM even when the runtime is down: that is the diagnosis (F07). */
+async function probeCheck(context: FixContext): Promise<CheckResult> {
   const name = 'Egress probe from the VM';
   const vmName = context.decisions.host.vmName;
   const hasVm = context.inventory.vms.some((vm) => vm.name.toLowerCase() === vmName.toLowerCase());
-  if (!isHealthy || !hasVm) {
-    return { name, isPassing: false, detail: hasVm ? 'not run: the runtime is not healthy'
-      : `not run: no VM named ${vmName} in the resource group` };
+  if (!hasVm) {
+    return { name, isPassing: false, detail: `not run: no VM named ${vmName} in the ` +
+      'resource group' };
   }
   try {
     const probe = await runProbe(context, await probeTargets(context));

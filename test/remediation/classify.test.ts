@@ -74,6 +74,20 @@ describe('classifyLinkedService', () => {
     expect(classifyLinkedService(body, context).classification).toBe('external-api');
   });
 
+  it('routes a storage account in a tenant DEP cannot link to through the SHIR (F04)', () => {
+    const body = linkedService('AzureBlobFS', { url: 'https://partnerlake.dfs.core.windows.net',
+      tenant: 'AAAA' });
+    const tenants = { home: 'home-tenant', allowed: ['BBBB'] };
+
+    const verdict = classifyLinkedService(body, { ...context, tenants });
+    const allowed = classifyLinkedService(body, { ...context,
+      tenants: { home: 'home-tenant', allowed: ['aaaa'] } });
+
+    expect(verdict.classification).toBe('external-api');
+    expect(verdict.evidence.join(' ')).toContain('allowedAadTenantIdsForLinking');
+    expect(allowed.classification).toBe('azure-private-link');
+  });
+
   it('calls a service whose URL is an expression internal', () => {
     const body = linkedService('RestService', { url: '@linkedService().baseUrl' });
 

@@ -197,7 +197,7 @@ describe('makePlan', () => {
 
   it('does not put a second runtime on a VM that hosts another one (F06)', () => {
     const busy = inventory({
-      runtimes: [shir('other-ir', [node('busyvm', 'Offline')], { state: 'Offline' })],
+      runtimes: [shir('other-ir', [node('busyvm', 'Online')], { isShared: true })],
       vms: [vm('busyvm')],
     });
 
@@ -206,6 +206,38 @@ describe('makePlan', () => {
     expect(decisions.host.mode).toBe('create');
     expect(decisions.host.vmName).not.toBe('busyvm');
     expect(find(plan.items, 'virtual-machine', 'busyvm')?.detail).toContain('other-ir');
+  });
+
+  it('repairs an existing runtime in place on its rebuilt VM (F14)', () => {
+    const rebuilt = inventory({
+      runtimes: [shir('shir-etl', [node('vm-shir-01', 'Offline', 'VM-SHIR-01')],
+        { state: 'Offline' })],
+      vms: [vm('vm-shir-01')],
+    });
+
+    const { decisions, plan } = makePlan(rebuilt, target);
+
+    expect(decisions.runtimeName).toBe('shir-etl');
+    expect(decisions.isRuntimeNew).toBe(false);
+    expect(decisions.host.mode).toBe('reuse-vm');
+    expect(decisions.nodeName).toBe('vm-shir-01');
+    expect(decisions.staleNodes).toEqual(['vm-shir-01']);
+    expect(plan.items.filter((i) => i.action === 'create').map((i) => i.kind))
+      .toEqual(['run-command', 'test-pipeline']);
+  });
+
+  it('does not count a node with a False capability as healthy (F07)', () => {
+    const limited = inventory({
+      runtimes: [shir('shir-etl', [{ ...node('vm-shir-01', 'Online'),
+        capabilities: { serviceBusConnected: 'False' } }])],
+      vms: [vm('vm-shir-01')],
+    });
+
+    const { decisions } = makePlan(limited, target);
+
+    expect(decisions.host).toEqual({ mode: 'reuse-vm', vmName: 'vm-shir-01',
+      egress: undefined });
+    expect(decisions.staleNodes).toEqual([]);
   });
 
   it('fails for a --vm-name that does not exist', () => {
