@@ -1,0 +1,118 @@
+/**
+ * The fix session on the field scenarios shipped in scenarios/ (SCENARIOS.md), one emulator
+ * per test, timeScale 0.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
+import type { PlanItem } from '../../source/engine/types.js';
+import { runFix, runVerify, type SessionOptions } from '../../source/remediation/session.js';
+import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+
+function recordingUI(): SessionUI & { events: EventInput[] } {
+  const events: EventInput[] = [];
+  return { events, emit: (event) => { events.push(event); }, approve: async () => true,
+    confirm: async () => true, askSecret: async () => CANCELLED };
+}
+
+function options(box: TestSandbox): SessionOptions {
+  const secrets = box.sandbox.adminSecrets;
+  return {
+    target: box.target, connection: box.connection, stateDir: join(box.stateDir, 'doctor'),
+    isAutoApproved: true, signal: new AbortController().signal,
+    secrets: { resolve: async (key) => secrets[key] }, onlineDeadlineMs: 20_000,
+    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] }, retry: FAST_RETRY,
+  };
+}
+
+function planOf(ui: { events: EventInput[] }): PlanItem[] {
+  const event = ui.events.find((item) => item.type === 'plan.ready');
+  return event?.type === 'plan.ready' ? event.plan.items : [];
+}
+
+function findingIds(ui: { events: EventInput[] }): string[] {
+  return ui.events.flatMap((event) => event.type === 'finding' ? [event.finding.id] : []);
+}
+
+function connectVia(box: TestSandbox, name: string): string {
+  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/linkedservices/${name}`) as any;
+  return body.properties.connectVia?.referenceName;
+}
+
+describe('fix on the field scenarios', () => {
+  let box: TestSandbox | undefined;
+
+  afterEach(async () => {
+    await box?.cleanup();
+    box = undefined;
+  });
+
+  it('F04: routes the cross-tenant data lake through the SHIR, never suggesting to drop DEP',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F04' });
+      const ui = recordingUI();
+
+      const result = await runFix(options(box), ui);
+
+      expect(result.exitCode).toBe(0);
+      expect(findingIds(ui)).toContain('linked-service.cross-tenant');
+      expect(connectVia(box, 'PartnerDataLake')).toBe('shir-doctor-ir');
+      expect(JSON.stringify(ui.events)).not.toMatch(/disabl\w* (DEP|data exfiltration)/i);
+    }, 60_000);
+
+  it('F05: leaves the shared runtime alone and says why', async () => {
+    box = await startTestSandbox({ scenario: 'F05' });
+    const ui = recordingUI();
+
+    const result = await runFix(options(box), ui);
+
+    expect(result.exitCode).toBe(0);
+    const shared = planOf(ui).find((item) => item.detail.includes('shared'));
+    expect(shared?.action).toBe('keep');
+    expect(connectVia(box, 'RestService')).toBe('shir-doctor-ir');
+  }, 60_000);
+
+  it('F07: names the blocked relay host from the runtime\'s own VM and creates nothing',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F07' });
+      const before = connectVia(box, 'RestService');
+
+      const result = await runFix(options(box), recordingUI());
+
+      expect(result.exitCode).toBe(4);
+      expect(result.summary.error?.what).toContain('servicebus.windows.net');
+      expect(result.summary.changes.created).toEqual([]);
+      expect(connectVia(box, 'RestService')).toBe(before);
+    }, 60_000);
+
+  it('F12: flags the expired runtime in the plan and in verify', async () => {
+    box = await startTestSandbox({ scenario: 'F12' });
+    const ui = recordingUI();
+
+    expect((await runFix(options(box), ui)).exitCode).toBe(0);
+    expect(findingIds(ui)).toContain('runtime.node-version-expired');
+    expect(planOf(ui).some((item) => item.detail.includes('auto-update'))).toBe(true);
+
+    const verifyUI = recordingUI();
+    const verified = await runVerify(options(box), verifyUI);
+    expect(verified.exitCode).toBe(3);
+    const version = verifyUI.events.find((e) => e.type === 'check' &&
+      e.name === 'Runtime version and auto-update');
+    expect(version?.type === 'check' && version.isPassing).toBe(false);
+  }, 60_000);
+
+  it('F14: removes the stale node of the rebuilt VM, with the plan\'s approval, and repairs',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F14' });
+      const ui = recordingUI();
+
+      const result = await runFix(options(box), ui);
+
+      expect(result.summary.error).toBeUndefined();
+      expect(result.exitCode).toBe(0);
+      const removal = planOf(ui).find((item) => item.kind === 'runtime-node');
+      expect(removal?.action).toBe('delete');
+      expect(connectVia(box, 'RestService')).toBe('shir-etl');
+    }, 60_000);
+});
