@@ -42,7 +42,10 @@ export async function runVerify(options: SessionOptions, ui: SessionUI): Promise
   const session = await openSession('verify', options, ui);
   return guarded(session, async () => {
     const detected = await detectAndReport(session);
-    if (!detected.inventory.workspace.isDepLocked) return notApplicable(session, detected);
+    if (!detected.inventory.workspace.isDepLocked) {
+      session.bus.emit({ type: 'check', ...postureCheck(detected.inventory) });
+      return notApplicable(session, detected);
+    }
 
     const context = verifyContext(session, detected);
     const checks: CheckResult[] = [];
