@@ -5,7 +5,10 @@
 export interface SandboxOptions {
   /** Folder that holds the persisted world (world.json) and the CA; created if absent. */
   stateDir: string;
-  /** Scenario file path or built-in scenario id (`F01`..`F20`); default `F01`. */
+  /**
+   * Scenario file path or built-in scenario id (`F01`..`F20`, variants like `F10b`); default
+   * `F01`.
+   */
   scenario?: string;
   /** Discard the persisted world and load the scenario again. */
   reset?: boolean;

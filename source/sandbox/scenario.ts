@@ -1,6 +1,6 @@
 /**
  * Scenario files: the starting world of the sandbox, one JSON file per field situation
- * (scenarios/F01.json ... F20.json).
+ * (scenarios/F01.json ... F20.json, and lettered variants such as F10b.json).
  *
  * Format (every key but `id`, `identity` and `target` is optional):
  * - `id`, `description`: the scenario's name (F01..) and one line saying what it models.
@@ -139,8 +139,8 @@ export function loadScenario(idOrPath = 'F01'): Scenario {
 }
 
 function scenarioFile(idOrPath: string): string {
-  const file = /^F\d\d$/i.test(idOrPath)
-    ? join(SCENARIO_DIR, `${idOrPath.toUpperCase()}.json`)
+  const file = /^F\d\d[a-z]?$/i.test(idOrPath)
+    ? join(SCENARIO_DIR, `F${idOrPath.slice(1, 3)}${idOrPath.slice(3).toLowerCase()}.json`)
     : resolve(idOrPath);
   if (!existsSync(file)) throw new Error(`sandbox scenario not found: ${file}`);
   return file;

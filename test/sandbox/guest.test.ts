@@ -111,6 +111,29 @@ describe('install script', () => {
     expect(second.exitCode).toBe(0);
   });
 
+  it('F10b: answers 1618 on every attempt', async () => {
+    const t = await setup('F10b');
+    const key = await t.ensureIr('ir-a');
+    await createVm(t.sb, t.c, 'vm-a');
+    for (let n = 0; n < 3; n++) {
+      const res = await t.run('vm-a', 'install', INSTALL, { NodeName: 'vm-a' }, { AuthKey: key });
+      expect([res.exitCode, stage(res.lines, 'msi')?.msiExit]).toEqual([6, '1618']);
+    }
+  });
+
+  it('F11b: exits 9 when DIAHostService does not start, and no node comes online',
+    async () => {
+      const t = await setup('F11b');
+      const key = await t.ensureIr('ir-a');
+      await createVm(t.sb, t.c, 'vm-a');
+      const res = await t.run('vm-a', 'install', INSTALL, { NodeName: 'vm-a' },
+        { AuthKey: key });
+      expect(res.exitCode).toBe(9);
+      expect(stage(res.lines, 'service')).toMatchObject({ status: 'failed',
+        name: 'DIAHostService' });
+      expect((await t.status('ir-a')).state).toBe('NeedRegistration');
+    });
+
   it('F11: exits 0 while the runtime still needs registration', async () => {
     const t = await setup('F11');
     const key = await t.ensureIr('ir-a');

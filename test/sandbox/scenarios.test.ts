@@ -169,6 +169,18 @@ describe('faults and the request log', () => {
     }
   });
 
+  it('fails a long-running operation midway from a fault rule', async () => {
+    const dir = tempState();
+    const faults = join(dir, 'faults.json');
+    writeFileSync(faults, JSON.stringify([{ method: 'GET', path: 'operationStatuses', skip: 1,
+      status: 200, body: { status: 'Failed', error: { code: 'AllocationFailed',
+        message: 'Allocation failed in the sandbox.' } } }]));
+    sb = await start({ faultsFile: faults });
+    const err = await clients(sb).network.networkSecurityGroups.beginCreateOrUpdateAndWait(
+      sb.target.resourceGroup, 'nsg-x', { location: 'westeurope' }, fast).catch((e) => e);
+    expect(String(err.message)).toMatch(/AllocationFailed/);
+  });
+
   it('keeps auth keys, secrets and tokens out of the request log', async () => {
     const log = join(tempState(), 'requests.jsonl');
     sb = await start({ requestLogPath: log });

@@ -44,6 +44,8 @@ describe('persisted world', () => {
       expect(scenario.description).toBeTruthy();
       expect(JSON.stringify(scenario)).not.toMatch(/\{(subscriptionId|workspaceName)\}/);
     }
+    expect(loadScenario('f10B').newVmGuest?.msiBusyTimes).toBe(99);
+    expect(loadScenario('F11b').newVmGuest?.serviceFailsToStart).toBe(true);
     const sb = await startSandbox({ stateDir: tempState(), scenario: 'F07', timeScale: 0 });
     const c = clients(sb);
     const status = await c.synapse.integrationRuntimeStatusOperations.get(
