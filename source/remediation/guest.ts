@@ -188,7 +188,8 @@ async function deleteRun(
     action: 'delete' as const,
     kind: 'run-command' as const,
     name: `${vmName}/${name}`,
-    resourceId: armId(context, 'Microsoft.Compute', `virtualMachines/${vmName}/runCommands/${name}`),
+    resourceId: armId(context, 'Microsoft.Compute',
+      `virtualMachines/${vmName}/runCommands/${name}`),
   };
   try {
     await journaled(journal, intent, `delete run command ${name}`, () =>

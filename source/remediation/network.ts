@@ -327,7 +327,8 @@ async function addEgressToVm(
   const natGateway = await ensureNatGateway(context, io, names.natGateway, publicIp.id,
     vm.location);
   await attachNatGateway(context, io, subnet, natGateway.id);
-  return { status: 'succeeded', summary: `NAT gateway on subnet ${subnet.name}; no inbound rules` };
+  return { status: 'succeeded',
+    summary: `NAT gateway on subnet ${subnet.name}; no inbound rules` };
 }
 
 /** The VM's primary NIC and its subnet. */
@@ -337,7 +338,9 @@ export async function readVmNetwork(
 ): Promise<{ vm: VirtualMachine; nic: NetworkInterface; subnet: Subnet }> {
   const { compute, network } = context.clients;
   const vm = await compute.virtualMachines.get(context.target.resourceGroup, vmName)
-    .catch((error: unknown) => { throw asDoctorError(error, 'read the virtual machine', vmName); });
+    .catch((error: unknown) => {
+      throw asDoctorError(error, 'read the virtual machine', vmName);
+    });
 
   const nicRef = vm.networkProfile?.networkInterfaces?.find((item) => item.primary !== false);
   const nicId = requireId(nicRef?.id, `${vmName} network interface`);

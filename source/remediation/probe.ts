@@ -72,11 +72,12 @@ async function runProbeStep(context: FixContext, io: StepIO): Promise<StepOutcom
   const report = await runProbe(context, hosts, io.journal);
   if (report.failures.length > 0) throw probeFailure(report);
 
+  const total = report.results.length;
+  const reached = total - report.warnings.length;
   const note = report.warnings.length > 0
-    ? ` (${report.warnings.map((item) => item.host).join(', ')} did not resolve; see below)`
+    ? ` (${report.warnings.map((item) => item.host).join(', ')} did not resolve)`
     : '';
-  return { status: 'succeeded', summary: `${vmName} reaches ${report.results.length - 
-    report.warnings.length} of ${report.results.length} hosts on 443${note}` };
+  return { status: 'succeeded', summary: `${vmName} reaches ${reached} of ${total} hosts${note}` };
 }
 
 /** The hosts the runtime needs, from what is known now (status, key, API URL). */

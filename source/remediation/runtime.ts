@@ -95,7 +95,10 @@ function asString(value: unknown): string | undefined {
 }
 
 /** Finds a node by name, case-insensitively (node names are case-insensitive in the service). */
-export function findNode(runtime: RuntimeView | undefined, nodeName: string): NodeView | undefined {
+export function findNode(
+  runtime: RuntimeView | undefined,
+  nodeName: string,
+): NodeView | undefined {
   return runtime?.nodes.find((node) => node.nodeName.toLowerCase() === nodeName.toLowerCase());
 }
 
@@ -219,8 +222,9 @@ async function runRuntime(context: FixContext, io: StepIO): Promise<StepOutcome>
   if (existing) {
     checkReusable(existing, nodeName);
     context.produced.runtimeId = runtimeId(context, runtimeName);
-    return { status: 'succeeded', summary: `Found ${runtimeName} (${existing.state ?? 'state unknown'}, ` +
-      `${existing.nodes.length} node(s))` };
+    const state = existing.state ?? 'state unknown';
+    return { status: 'succeeded',
+      summary: `Found ${runtimeName} (${state}, ${existing.nodes.length} node(s))` };
   }
 
   await createRuntime(context, io, runtimeName);
@@ -300,7 +304,8 @@ async function runAuthKey(context: FixContext): Promise<StepOutcome> {
   const key = await fetchAuthKey(context, runtimeName);
   registerSecret(key);
   context.produced.authKey = key;
-  return { status: 'succeeded', summary: `Fetched the key of ${runtimeName} (kept in memory only)` };
+  return { status: 'succeeded',
+    summary: `Fetched the key of ${runtimeName} (kept in memory only)` };
 }
 
 async function fetchAuthKey(context: FixContext, runtimeName: string): Promise<string> {

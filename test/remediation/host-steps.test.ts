@@ -28,7 +28,7 @@ function statusOf(run: { result: { steps: Array<{ id: string; status: string }> 
 }
 
 describe('host graph on F01 (emulator)', () => {
-  it('F01/F17: builds a VM with NAT egress and no inbound rule, and registers the node', async () => {
+  it('F01/F17: builds a VM with NAT egress, no inbound rule, and registers it', async () => {
     fixture = await startHostFixture();
 
     const run = await fixture.runGraph();
