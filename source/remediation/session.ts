@@ -86,7 +86,8 @@ export interface Session {
   log: SessionLog;
   /** A SessionUI whose events go through the bus (redacted, logged). */
   ui: SessionUI;
-  retries: number;
+  /** Retries the SDK clients reported so far. */
+  counters: { retries: number };
 }
 
 // ---- session scaffolding ---------------------------------------------------------------------
@@ -103,22 +104,30 @@ export async function openSession(
   const log = openSessionLog(`${journal.directory}/session.log.jsonl`);
   const memory = createMemorySink();
   const bus = createEventBus([(event) => presenter.emit(event), log.sink, memory.sink]);
-  const session: Session = {
-    command, options, journal, bus, log, events: memory.events, retries: 0,
-    clients: undefined as unknown as AzureClients,
-    ui: { ...presenter, emit: (event: EventInput) => { bus.emit(event); } },
-  };
-  session.clients = createClients(options.connection, options.target.subscriptionId, {
+  const counters = { retries: 0 };
+  const clients = createClients(options.connection, options.target.subscriptionId, {
     retry: options.retry,
     onRetry: (info) => {
-      session.retries += 1;
+      counters.retries += 1;
       bus.emit({ type: 'retry', ...info });
     },
   });
+  const session: Session = { command, options, clients, journal, bus, log, counters,
+    events: memory.events, ui: throughBus(presenter, bus) };
 
   bus.emit({ type: 'session.started', sessionId: journal.sessionId, command,
     target: options.target, mode: options.connection.kind, isResumed: journal.isResumed });
   return session;
+}
+
+/** The presenter's prompts, with its events routed through the bus. */
+function throughBus(presenter: SessionUI, bus: EventBus): SessionUI {
+  return {
+    emit: (event: EventInput) => { bus.emit(event); },
+    approve: (plan) => presenter.approve(plan),
+    confirm: (question) => presenter.confirm(question),
+    askSecret: (question) => presenter.askSecret(question),
+  };
 }
 
 /** Everything a summary needs besides the outcome. */
@@ -140,7 +149,7 @@ export async function finishSession(session: Session, ending: Ending): Promise<S
     changes: await changesOf(session),
     reportPaths: {},
     nextCommands: ending.nextCommands ?? [],
-    retries: session.retries,
+    retries: session.counters.retries,
     ...(ending.error ? { error: ending.error } : {}),
   };
   summary.reportPaths = await writeSessionReports(session, summary);

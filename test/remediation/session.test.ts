@@ -23,19 +23,31 @@ import {
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
 import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
 
-interface RecordingUI extends SessionUI {
-  events: EventInput[];
+/** A presenter whose methods live on its prototype, as class-based presenters do. */
+class RecordingUI implements SessionUI {
+  readonly events: EventInput[] = [];
+
+  constructor(private readonly approval: boolean | typeof CANCELLED) {}
+
+  emit(event: EventInput): void {
+    this.events.push(event);
+  }
+
+  async approve(): Promise<boolean | typeof CANCELLED> {
+    return this.approval;
+  }
+
+  async confirm(): Promise<boolean> {
+    return true;
+  }
+
+  async askSecret(): Promise<typeof CANCELLED> {
+    return CANCELLED;
+  }
 }
 
 function recordingUI(approval: boolean | typeof CANCELLED = true): RecordingUI {
-  const events: EventInput[] = [];
-  return {
-    events,
-    emit: (event) => { events.push(event); },
-    approve: async () => approval,
-    confirm: async () => true,
-    askSecret: async () => CANCELLED,
-  };
+  return new RecordingUI(approval);
 }
 
 function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
