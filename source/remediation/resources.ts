@@ -69,6 +69,20 @@ export function tuningOf(context: FixContext): Required<Omit<InfrastructureTunin
   return { ...DEFAULT_TUNING, ...stripUndefined(context.tuning ?? {}) };
 }
 
+/**
+ * Tuning for the embedded emulator, whose guest registers a node in about 3 s × timeScale:
+ * the same policy with waits shrunk to match, so a stalled node (F11) or a busy MSI (F10) is
+ * reported in seconds, not minutes. Real Azure keeps the defaults.
+ */
+export function sandboxTuning(timeScale = 1): InfrastructureTuning {
+  const scale = Math.max(0, timeScale);
+  return {
+    onlineDeadlineMs: Math.max(2_000, 30_000 * scale),
+    pollIntervalMs: Math.max(50, 500 * scale),
+    installRetryDelaysMs: [1_000, 2_000, 4_000].map((ms) => ms * scale),
+  };
+}
+
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(value).filter(([, item]) => item !== undefined),

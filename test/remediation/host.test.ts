@@ -12,7 +12,7 @@ import {
   infrastructureSteps,
 } from '../../source/remediation/host.js';
 import { egressFacts, hasEgress, networkNames } from '../../source/remediation/network.js';
-import { parseArmId } from '../../source/remediation/resources.js';
+import { parseArmId, sandboxTuning } from '../../source/remediation/resources.js';
 import { SCRIPT_MARKERS } from '../../source/wire/guest.js';
 import { makeAuthKey } from '../helpers/secrets.js';
 
@@ -127,5 +127,14 @@ describe('Run Command helpers', () => {
     expect(run.output).not.toContain(key);
     expect(run.error).toBe('[redacted]');
     expect(run.records).toEqual([{ stage: 'done', status: 'ok' }]);
+  });
+});
+
+describe('sandboxTuning', () => {
+  it('shrinks the waits with the time scale but keeps a floor for the node deadline', () => {
+    expect(sandboxTuning(0)).toEqual({ onlineDeadlineMs: 2_000, pollIntervalMs: 50,
+      installRetryDelaysMs: [0, 0, 0] });
+    expect(sandboxTuning(1)).toEqual({ onlineDeadlineMs: 30_000, pollIntervalMs: 500,
+      installRetryDelaysMs: [1_000, 2_000, 4_000] });
   });
 });
