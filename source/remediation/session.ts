@@ -185,8 +185,9 @@ function reportDirectory(session: Session): string {
 const SKIPPED_IN_CHANGES = new Set(['test-pipeline', 'run-command']);
 
 async function changesOf(session: Session): Promise<SessionSummary['changes']> {
-  const contents = await readJournal(session.journal.directory);
   const changes = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
+  const contents = await readJournal(session.journal.directory).catch(() => undefined);
+  if (!contents) return changes;
   // A rollback shares its fix session's journal: count only what it did itself.
   const since = session.command === 'rollback' ? lastOpenedAt(contents.entries) : '';
   for (const { change, result, at } of contents.changes) {
@@ -238,7 +239,7 @@ async function guarded(
 
 // ---- detect and plan, shared by fix and plan --------------------------------------------------
 
-/** Detects and emits findings; returns undefined (after finishing) when not applicable. */
+/** Detects and emits one `finding` event per finding. */
 async function detectAndReport(session: Session): Promise<DetectResult> {
   const result = await detect(session.clients, session.options.target);
   for (const finding of result.findings) session.bus.emit({ type: 'finding', finding });
