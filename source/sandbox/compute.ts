@@ -170,40 +170,61 @@ function putRun(deps: ComputeDeps, ctx: Ctx, name: string): Reply {
     throw new HttpFail(409, 'Conflict',
       `Run command '${name}' is still running on VM '${vm.name}'. Wait for it to finish.`);
   }
+
   const body = (ctx.body ?? {}) as Partial<ArmResource>;
   const props = { ...(body.properties ?? {}) };
-  const script = String(props.source?.script ?? '');
-  const outcome = runScript(deps.world, vm, script, toParams(props.parameters),
-    toParams(props.protectedParameters));
+  const outcome = runScript(deps.world, vm, String(props.source?.script ?? ''),
+    toParams(props.parameters), toParams(props.protectedParameters));
   delete props.protectedParameters;
   delete props.runAsPassword;
 
-  const isAsync = props.asyncExecution === true;
-  const finishAt = Date.now() + outcome.durationMs * deps.timeScale;
-  const stored: ArmResource = {
-    ...body, id: existing?.id ?? ctx.path, name, type: RUN_COMMAND_TYPE,
-    location: body.location ?? vm.location,
-    properties: { asyncExecution: false, treatFailureAsDeploymentFailure: false,
-      timeoutInSeconds: 0, ...props,
-      provisioningState: existing ? 'Updating' : 'Creating',
-      instanceView: { executionState: 'Running', executionMessage: '', startTime:
-        new Date().toISOString(), statuses: [] } },
-    _pending: { finishAt, exitCode: outcome.exitCode, output: outcome.output,
-      error: outcome.error, failDeployment: props.treatFailureAsDeploymentFailure === true,
-      registration: outcome.register } satisfies PendingRun,
-  };
+  const stored = runResource(ctx, vm, name, body, props, existing);
+  stored._pending = {
+    finishAt: Date.now() + outcome.durationMs * deps.timeScale,
+    exitCode: outcome.exitCode, output: outcome.output, error: outcome.error,
+    failDeployment: props.treatFailureAsDeploymentFailure === true,
+    registration: outcome.register,
+  } satisfies PendingRun;
   deps.world.put(stored);
-  const op = deps.operations.start({
-    subscriptionId: ctx.path.split('/')[2], provider: 'Microsoft.Compute',
-    location: vm.location, durationMs: isAsync ? 300 : outcome.durationMs,
-    effect: isAsync ? { kind: 'provisioned', resourceId: stored.id } : { kind: 'none' },
-    outcome: !isAsync && stored._pending && outcome.exitCode !== 0 &&
-      props.treatFailureAsDeploymentFailure === true ? 'Failed' : 'Succeeded',
-    error: { code: 'VMExtensionProvisioningError', message:
-      `Run command '${name}' failed with exit code ${outcome.exitCode}.` },
-  });
+  const op = startRunOperation(deps, ctx, vm, stored, outcome.durationMs);
   deps.world.save();
   return json(presentRun(ctx, stored), existing ? 200 : 201, deps.operations.headers(ctx, op));
+}
+
+/** The stored run command: what was sent minus secrets, Running, with server defaults. */
+function runResource(ctx: Ctx, vm: ArmResource, name: string, body: Partial<ArmResource>,
+  props: Record<string, any>, existing: ArmResource | undefined): ArmResource {
+  return {
+    ...body, id: existing?.id ?? ctx.path, name, type: RUN_COMMAND_TYPE,
+    location: body.location ?? vm.location,
+    properties: {
+      asyncExecution: false, treatFailureAsDeploymentFailure: false, timeoutInSeconds: 0,
+      ...props,
+      provisioningState: existing ? 'Updating' : 'Creating',
+      instanceView: { executionState: 'Running', executionMessage: '',
+        startTime: new Date().toISOString(), statuses: [] },
+    },
+  };
+}
+
+/**
+ * The PUT's operation: with asyncExecution it completes at once and provisions the resource;
+ * otherwise it completes with the script, failed when the script fails and
+ * treatFailureAsDeploymentFailure is set.
+ */
+function startRunOperation(deps: ComputeDeps, ctx: Ctx, vm: ArmResource, stored: ArmResource,
+  durationMs: number) {
+  const pending = stored._pending as PendingRun;
+  const isAsync = stored.properties?.asyncExecution === true;
+  const fails = !isAsync && pending.failDeployment && pending.exitCode !== 0;
+  return deps.operations.start({
+    subscriptionId: ctx.path.split('/')[2], provider: 'Microsoft.Compute',
+    location: vm.location, durationMs: isAsync ? 300 : durationMs,
+    effect: isAsync ? { kind: 'provisioned', resourceId: stored.id } : { kind: 'none' },
+    outcome: fails ? 'Failed' : 'Succeeded',
+    error: { code: 'VMExtensionProvisioningError',
+      message: `Run command '${stored.name}' failed with exit code ${pending.exitCode}.` },
+  });
 }
 
 function deleteRun(deps: ComputeDeps, ctx: Ctx): Reply {

@@ -239,6 +239,22 @@ describe('probe script', () => {
 });
 
 describe('run command resource', () => {
+  it('fails the operation on a non-zero exit with treatFailureAsDeploymentFailure', async () => {
+    const t = await setup('F09');
+    const key = await t.ensureIr('ir-a');
+    await createVm(t.sb, t.c, 'vm-old');
+    const err = await t.c.compute.virtualMachineRunCommands.createOrUpdate(t.rg, 'vm-old',
+      'install', { location: 'westeurope', source: { script: INSTALL_NO_TLS },
+        treatFailureAsDeploymentFailure: true,
+        parameters: [{ name: 'NodeName', value: 'vm-old' }],
+        protectedParameters: [{ name: 'AuthKey', value: key }] }, fast).catch((e) => e);
+    expect(String(err?.message)).toMatch(/long-running operation has failed/);
+    expect(String(err?.message)).not.toContain(key);
+    const rc = await t.c.compute.virtualMachineRunCommands.getByVirtualMachine(t.rg, 'vm-old',
+      'install', { expand: 'instanceView' });
+    expect([rc.provisioningState, rc.instanceView?.exitCode]).toEqual(['Failed', 4]);
+  });
+
   it('keeps a running command busy (409) and reports Running until its time is up',
     async () => {
       sb = await start({ scenario: 'F06', timeScale: 1 });
