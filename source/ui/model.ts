@@ -2,9 +2,11 @@
  * The session as a presenter sees it: a pure reducer over DoctorEvents and prompt actions.
  *
  * Every screen is a function of this state (and of the clock, for elapsed times that tick).
- * The transcript is append-only: blocks that will not change again (the header, each finding,
- * the plan, how the plan was decided) go there in arrival order, so Ink can print them once
- * above the live area, which stays short enough for any terminal.
+ * The transcript is append-only: whatever will not change again (the header, each finding,
+ * the plan and how it was decided, each finished step, each check, log lines, the summary)
+ * goes there in arrival order, so Ink prints it once above the live area. The live area keeps
+ * only what still moves (running steps, the open prompt), so it fits any terminal and Ink
+ * never has to clear the screen.
  */
 import type { ErrorInfo } from '../engine/errors.js';
 import type {
@@ -14,12 +16,15 @@ import type {
 } from '../engine/events.js';
 import { planHasChanges, type Finding, type Plan, type Target } from '../engine/types.js';
 
-/** One step of the live task list; each status carries only the fields valid in it. */
+/** One step of the task list; each status carries only the fields valid in it. */
 export type StepView =
   | { status: 'running'; id: string; title: string; startedAt: number; progress?: string }
   | { status: 'succeeded'; id: string; title: string; summary: string; elapsedMs: number }
   | { status: 'skipped'; id: string; title: string; reason: string }
   | { status: 'failed'; id: string; title: string; error: ErrorInfo; elapsedMs: number };
+
+/** A step that will not change again. */
+export type FinishedStep = Exclude<StepView, { status: 'running' }>;
 
 /** What a session.started event told us. */
 export interface SessionHeader {
@@ -35,13 +40,6 @@ export type Prompt =
   | { kind: 'approve'; plan: Plan }
   | { kind: 'confirm'; question: string }
   | { kind: 'secret'; question: string };
-
-/** Something printed once and never redrawn. */
-export type TranscriptBlock =
-  | { kind: 'header'; header: SessionHeader }
-  | { kind: 'finding'; finding: Finding }
-  | { kind: 'plan'; plan: Plan }
-  | { kind: 'decision'; decision: PlanDecision };
 
 /** How a plan was settled: nothing to do, approved, or declined. */
 export type PlanDecision = 'no-changes' | 'approved' | 'declined';
@@ -59,6 +57,18 @@ export interface LogLine {
   message: string;
 }
 
+/** Something printed once and never redrawn. */
+export type TranscriptBlock =
+  | { kind: 'header'; header: SessionHeader }
+  | { kind: 'finding'; finding: Finding }
+  | { kind: 'plan'; plan: Plan }
+  | { kind: 'decision'; decision: PlanDecision }
+  | { kind: 'steps-heading' }
+  | { kind: 'step'; step: FinishedStep }
+  | { kind: 'check'; check: CheckView }
+  | { kind: 'log'; line: LogLine }
+  | { kind: 'summary'; summary: SessionSummary; exitCode: number };
+
 /** Everything the screen shows; built only by `reduce`. */
 export interface SessionState {
   /** The command the CLI runs, known before the session starts. */
@@ -69,11 +79,9 @@ export interface SessionState {
   transcript: TranscriptBlock[];
   /** A plan with changes was shown and is not decided yet. */
   isAwaitingDecision: boolean;
-  /** Steps in the order they first appeared. */
+  /** Every step in the order it first appeared, in its latest status. */
   steps: StepView[];
   checks: CheckView[];
-  /** The latest info and warn lines, newest last; debug lines are not kept. */
-  logs: LogLine[];
   /** How many retries the Azure clients reported. */
   retries: number;
   /** The open prompt, if any; the presenter resolves it. */
@@ -89,7 +97,7 @@ export interface PromptOpened {
   prompt: Prompt;
 }
 
-/** Closes the open prompt; `answer` matters only for plan approval. */
+/** Closes the open prompt; `isApproved` matters only for plan approval. */
 export interface PromptClosed {
   type: 'prompt.closed';
   isApproved?: boolean;
@@ -98,9 +106,6 @@ export interface PromptClosed {
 /** What changes the state: the core's events and the presenter's prompt bookkeeping. */
 export type SessionAction = DoctorEvent | PromptOpened | PromptClosed;
 
-/** How many log lines the live area keeps. */
-export const MAX_LOG_LINES = 4;
-
 export function initialState(command: CommandName): SessionState {
   return {
     command,
@@ -108,14 +113,18 @@ export function initialState(command: CommandName): SessionState {
     isAwaitingDecision: false,
     steps: [],
     checks: [],
-    logs: [],
     retries: 0,
   };
 }
 
-/** Names of the steps that are still running, for the Ctrl-C message. */
+/** The steps still running, in the order they started. */
+export function runningSteps(state: SessionState): Extract<StepView, { status: 'running' }>[] {
+  return state.steps.filter((step) => step.status === 'running');
+}
+
+/** Titles of the steps still running, for the Ctrl-C message. */
 export function runningStepTitles(state: SessionState): string[] {
-  return state.steps.filter((step) => step.status === 'running').map((step) => step.title);
+  return runningSteps(state).map((step) => step.title);
 }
 
 export function reduce(state: SessionState, action: SessionAction): SessionState {
@@ -124,60 +133,48 @@ export function reduce(state: SessionState, action: SessionAction): SessionState
       const { sessionId, command, target, mode, isResumed } = action;
       const header = { sessionId, command, target, mode, isResumed };
 
-      return { ...state, header, transcript: [...state.transcript, { kind: 'header', header }] };
+      return { ...append(state, { kind: 'header', header }), header };
     }
     case 'finding':
       return append(state, { kind: 'finding', finding: action.finding });
-    case 'plan.ready': {
-      const shown = append(state, { kind: 'plan', plan: action.plan });
-      if (!planHasChanges(action.plan)) {
-        return append(shown, { kind: 'decision', decision: 'no-changes' });
-      }
-
-      return { ...shown, isAwaitingDecision: true };
-    }
+    case 'plan.ready':
+      return reducePlan(state, action.plan);
     case 'plan.approved':
       return settlePlan(state, 'approved');
     case 'step.started':
-      return upsertStep(settlePlan(state, 'approved'), {
-        status: 'running',
-        id: action.stepId,
-        title: action.title,
-        startedAt: Date.parse(action.at),
-      });
+      return startStep(settlePlan(state, 'approved'), action);
     case 'step.progress':
       return reduceProgress(state, action.stepId, action.message);
     case 'step.succeeded': {
       const { stepId, summary, elapsedMs } = action;
       const title = titleOf(state, stepId);
 
-      return upsertStep(state, { status: 'succeeded', id: stepId, title, summary, elapsedMs });
+      return finishStep(state, { status: 'succeeded', id: stepId, title, summary, elapsedMs });
     }
     case 'step.skipped': {
       const { stepId, title, reason } = action;
 
-      return upsertStep(state, { status: 'skipped', id: stepId, title, reason });
+      return finishStep(state, { status: 'skipped', id: stepId, title, reason });
     }
     case 'step.failed': {
       const { stepId, error, elapsedMs } = action;
       const title = titleOf(state, stepId);
 
-      return upsertStep(state, { status: 'failed', id: stepId, title, error, elapsedMs });
+      return finishStep(state, { status: 'failed', id: stepId, title, error, elapsedMs });
     }
     case 'retry':
       return { ...state, retries: state.retries + 1 };
     case 'check': {
       const check = { name: action.name, isPassing: action.isPassing, detail: action.detail };
 
-      return { ...state, checks: [...state.checks, check] };
+      return { ...append(state, { kind: 'check', check }), checks: [...state.checks, check] };
     }
     case 'log':
-      return reduceLog(state, action.level, action.message);
-    case 'session.finished': {
-      const settled = settlePlan(state, 'declined');
+      if (action.level === 'debug') return state;
 
-      return { ...settled, summary: action.summary, exitCode: action.exitCode, prompt: undefined };
-    }
+      return append(state, { kind: 'log', line: { level: action.level, message: action.message } });
+    case 'session.finished':
+      return reduceFinished(state, action.summary, action.exitCode);
     case 'prompt.opened':
       return { ...state, prompt: action.prompt };
     case 'prompt.closed':
@@ -189,11 +186,41 @@ function append(state: SessionState, block: TranscriptBlock): SessionState {
   return { ...state, transcript: [...state.transcript, block] };
 }
 
+function reducePlan(state: SessionState, plan: Plan): SessionState {
+  const shown = append(state, { kind: 'plan', plan });
+  if (!planHasChanges(plan)) return append(shown, { kind: 'decision', decision: 'no-changes' });
+
+  return { ...shown, isAwaitingDecision: true };
+}
+
 /** Records how a shown plan was decided, once. */
 function settlePlan(state: SessionState, decision: PlanDecision): SessionState {
   if (!state.isAwaitingDecision) return state;
 
   return { ...append(state, { kind: 'decision', decision }), isAwaitingDecision: false };
+}
+
+function startStep(
+  state: SessionState,
+  event: Extract<DoctorEvent, { type: 'step.started' }>,
+): SessionState {
+  const isFirst = state.steps.length === 0;
+  const withHeading = isFirst ? append(state, { kind: 'steps-heading' }) : state;
+  const step: StepView = {
+    status: 'running',
+    id: event.stepId,
+    title: event.title,
+    startedAt: Date.parse(event.at),
+  };
+
+  return upsertStep(withHeading, step);
+}
+
+function finishStep(state: SessionState, step: FinishedStep): SessionState {
+  const isFirst = state.steps.length === 0;
+  const withHeading = isFirst ? append(state, { kind: 'steps-heading' }) : state;
+
+  return upsertStep(append(withHeading, { kind: 'step', step }), step);
 }
 
 function upsertStep(state: SessionState, step: StepView): SessionState {
@@ -217,16 +244,15 @@ function reduceProgress(state: SessionState, stepId: string, message: string): S
   return upsertStep(state, { ...step, progress: message });
 }
 
-function reduceLog(
+function reduceFinished(
   state: SessionState,
-  level: 'debug' | 'info' | 'warn',
-  message: string,
+  summary: SessionSummary,
+  exitCode: number,
 ): SessionState {
-  if (level === 'debug') return state;
+  const settled = settlePlan(state, 'declined');
+  const closed = append(settled, { kind: 'summary', summary, exitCode });
 
-  const logs = [...state.logs, { level, message }].slice(-MAX_LOG_LINES);
-
-  return { ...state, logs };
+  return { ...closed, summary, exitCode, prompt: undefined };
 }
 
 function reducePromptClosed(state: SessionState, isApproved: boolean | undefined): SessionState {

@@ -25,7 +25,8 @@ describe('session reducer', () => {
     const kinds = state.transcript.map((block) => block.kind);
 
     expect(state.isAwaitingDecision).toBe(false);
-    expect(kinds).toEqual(['header', 'finding', 'plan', 'decision']);
+    expect(kinds.slice(0, 5)).toEqual(['header', 'finding', 'plan', 'decision', 'steps-heading']);
+    expect(kinds.filter((kind) => kind === 'decision')).toHaveLength(1);
     expect(state.transcript[3]).toEqual({ kind: 'decision', decision: 'approved' });
   });
 
@@ -73,20 +74,30 @@ describe('session reducer', () => {
     });
   });
 
-  it('counts retries, keeps checks and only the latest non-debug logs', () => {
-    const logs: DoctorEvent[] = ['a', 'b', 'c', 'd', 'e'].map((message) => ({
-      type: 'log', level: 'info', message, at: 'x',
-    }));
+  it('counts retries, prints checks and non-debug log lines once', () => {
+    const check = { name: 'runtime online', isPassing: false, detail: 'Limited' };
     const state = replay([
-      ...fullRun,
       { type: 'log', level: 'debug', message: 'hidden', at: 'x' },
-      ...logs,
-      { type: 'check', name: 'runtime online', isPassing: false, detail: 'Limited', at: 'x' },
+      { type: 'log', level: 'warn', message: 'slow API', at: 'x' },
+      { type: 'check', ...check, at: 'x' },
+      ...afterApproval.slice(4, 5),
     ]);
 
     expect(state.retries).toBe(1);
-    expect(state.logs.map((line) => line.message)).toEqual(['b', 'c', 'd', 'e']);
-    expect(state.checks).toEqual([{ name: 'runtime online', isPassing: false, detail: 'Limited' }]);
+    expect(state.checks).toEqual([check]);
+    expect(state.transcript).toEqual([
+      { kind: 'log', line: { level: 'warn', message: 'slow API' } },
+      { kind: 'check', check },
+    ]);
+  });
+
+  it('prints each finished step once, under one heading, in the order they finish', () => {
+    const state = replay(fullRun);
+    const printed = state.transcript.flatMap((block) =>
+      block.kind === 'step' ? [block.step.id] : block.kind === 'steps-heading' ? ['#'] : []);
+
+    expect(printed).toEqual(['#', 'runtime', 'probe', 'vm']);
+    expect(state.transcript.at(-1)).toMatchObject({ kind: 'summary', exitCode: 0 });
   });
 
   it('declines the plan when the approval prompt closes with no', () => {

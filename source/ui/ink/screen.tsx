@@ -6,11 +6,10 @@
 import { Spinner } from '@inkjs/ui';
 import { Box, Static, useInput, useStdout } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import type { SessionState } from '../model.js';
+import { runningSteps, type SessionState } from '../model.js';
 import type { SessionStore } from '../store.js';
 import { PromptView, type PromptAnswer } from './prompts.js';
-import { SummaryView } from './summary.js';
-import { CheckList, LogLines, TaskList } from './tasks.js';
+import { RunningSteps } from './tasks.js';
 import { TranscriptView } from './transcript.js';
 
 /** How often elapsed times tick while a step runs. */
@@ -44,17 +43,13 @@ export function Screen({ state, now, onAnswer }: ScreenProps) {
   );
 }
 
+/** Only what still moves: running steps, the open prompt, or a spinner while waiting. */
 function LiveArea({ state, now, onAnswer }: ScreenProps) {
   return (
     <Box flexDirection="column">
       {state.prompt === undefined ? null : <PromptView prompt={state.prompt} onAnswer={onAnswer} />}
-      <TaskList steps={state.steps} now={now} />
-      <CheckList checks={state.checks} />
-      <LogLines logs={state.logs} />
+      <RunningSteps steps={runningSteps(state)} now={now} />
       {isBusy(state) ? <Spinner label={busyLabel(state)} /> : null}
-      {state.summary === undefined ? null : (
-        <SummaryView summary={state.summary} exitCode={state.exitCode ?? 0} />
-      )}
     </Box>
   );
 }
@@ -64,7 +59,7 @@ function isBusy(state: SessionState): boolean {
   if (state.summary !== undefined || state.prompt !== undefined) return false;
   if (state.isAwaitingDecision) return false;
 
-  return !state.steps.some((step) => step.status === 'running');
+  return runningSteps(state).length === 0;
 }
 
 function busyLabel(state: SessionState): string {
@@ -83,7 +78,7 @@ export interface AppProps {
 
 export function App({ store, onAnswer, onInterrupt }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
-  const isTicking = state.steps.some((step) => step.status === 'running');
+  const isTicking = runningSteps(state).length > 0;
   const now = useNow(isTicking);
 
   useInput((input, key) => {

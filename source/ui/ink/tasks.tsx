@@ -1,30 +1,44 @@
 /**
- * The live task list: a spinner and a ticking elapsed time for each running step, a mark and
- * the final elapsed time for each finished one; then checks and the latest log lines.
+ * Task list lines: a spinner and a ticking elapsed time for each running step (live area), a
+ * mark and the final elapsed time for each finished one (printed once); check and log lines.
  */
 import { Spinner } from '@inkjs/ui';
 import { Box, Text } from 'ink';
 import { formatElapsed } from '../format.js';
-import type { CheckView, LogLine, StepView } from '../model.js';
+import type { CheckView, FinishedStep, LogLine, StepView } from '../model.js';
 import { Marked } from './marked.js';
 
-export function TaskList({ steps, now }: { steps: StepView[]; now: number }) {
+type RunningView = Extract<StepView, { status: 'running' }>;
+
+/** The running steps with spinners; nothing when no step runs. */
+export function RunningSteps({ steps, now }: { steps: RunningView[]; now: number }) {
   if (steps.length === 0) return null;
 
   return (
-    <Box flexDirection="column" marginTop={1}>
-      <Text bold>Steps</Text>
+    <Box flexDirection="column">
       {steps.map((step) => (
-        <StepLine key={step.id} step={step} now={now} />
+        <RunningStep key={step.id} step={step} now={now} />
       ))}
     </Box>
   );
 }
 
-function StepLine({ step, now }: { step: StepView; now: number }) {
+function RunningStep({ step, now }: { step: RunningView; now: number }) {
+  const elapsed = formatElapsed(now - step.startedAt);
+  const progress = step.progress === undefined ? '' : ` — ${step.progress}`;
+
+  return (
+    <Marked mark={<Spinner />}>
+      <Text>
+        {step.title} <Text color="cyan">({elapsed})</Text>
+        <Text dimColor>{progress}</Text>
+      </Text>
+    </Marked>
+  );
+}
+
+export function FinishedStepLine({ step }: { step: FinishedStep }) {
   switch (step.status) {
-    case 'running':
-      return <RunningStep step={step} now={now} />;
     case 'succeeded':
       return (
         <Marked mark={<Text color="green">✔</Text>}>
@@ -55,58 +69,20 @@ function StepLine({ step, now }: { step: StepView; now: number }) {
   }
 }
 
-type RunningView = Extract<StepView, { status: 'running' }>;
-
-function RunningStep({ step, now }: { step: RunningView; now: number }) {
-  const elapsed = formatElapsed(now - step.startedAt);
-  const progress = step.progress === undefined ? '' : ` — ${step.progress}`;
+export function CheckLine({ check }: { check: CheckView }) {
+  const mark = check.isPassing ? <Text color="green">✔</Text> : <Text color="red">✘</Text>;
 
   return (
-    <Marked mark={<Spinner />}>
+    <Marked mark={mark}>
       <Text>
-        {step.title} <Text color="cyan">({elapsed})</Text>
-        <Text dimColor>{progress}</Text>
+        {check.name} <Text dimColor>— {check.detail}</Text>
       </Text>
     </Marked>
   );
 }
 
-export function CheckList({ checks }: { checks: CheckView[] }) {
-  if (checks.length === 0) return null;
+export function LogLineView({ line }: { line: LogLine }) {
+  if (line.level === 'warn') return <Text color="yellow">{line.message}</Text>;
 
-  return (
-    <Box flexDirection="column" marginTop={1}>
-      <Text bold>Checks</Text>
-      {checks.map((check, index) => (
-        <Marked
-          key={index}
-          mark={
-            <Text color={check.isPassing ? 'green' : 'red'}>{check.isPassing ? '✔' : '✘'}</Text>
-          }
-        >
-          <Text>
-            {check.name} <Text dimColor>— {check.detail}</Text>
-          </Text>
-        </Marked>
-      ))}
-    </Box>
-  );
-}
-
-export function LogLines({ logs }: { logs: LogLine[] }) {
-  if (logs.length === 0) return null;
-
-  return (
-    <Box flexDirection="column" marginTop={1}>
-      {logs.map((line, index) => (
-        <Text
-          key={index}
-          color={line.level === 'warn' ? 'yellow' : undefined}
-          dimColor={line.level === 'info'}
-        >
-          {line.message}
-        </Text>
-      ))}
-    </Box>
-  );
+  return <Text dimColor>{line.message}</Text>;
 }

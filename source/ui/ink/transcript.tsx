@@ -1,12 +1,14 @@
 /**
  * The settled blocks printed once above the live area: the session header, each finding with
- * its evidence, and a decided plan.
+ * its evidence, the plan and its decision, finished steps, checks, log lines and the summary.
  */
 import { Box, Text } from 'ink';
 import type { Finding, Plan, PlanAction, PlanItem, Severity } from '../../engine/types.js';
 import { formatTally, PLAN_MARK } from '../format.js';
 import type { PlanDecision, SessionHeader, TranscriptBlock } from '../model.js';
 import { Marked } from './marked.js';
+import { SummaryView } from './summary.js';
+import { CheckLine, FinishedStepLine, LogLineView } from './tasks.js';
 
 const SEVERITY_ICON: Record<Severity, { icon: string; color: string }> = {
   ok: { icon: '✔', color: 'green' },
@@ -29,15 +31,34 @@ const DECISION_TEXT: Record<PlanDecision, string> = {
 };
 
 export function TranscriptView({ block }: { block: TranscriptBlock }) {
-  if (block.kind === 'header') return <HeaderView header={block.header} />;
-  if (block.kind === 'finding') return <FindingView finding={block.finding} />;
-  if (block.kind === 'decision') return <Text dimColor>{DECISION_TEXT[block.decision]}</Text>;
-
-  return (
-    <Box marginTop={1}>
-      <PlanView plan={block.plan} />
-    </Box>
-  );
+  switch (block.kind) {
+    case 'header':
+      return <HeaderView header={block.header} />;
+    case 'finding':
+      return <FindingView finding={block.finding} />;
+    case 'plan':
+      return (
+        <Box marginTop={1}>
+          <PlanView plan={block.plan} />
+        </Box>
+      );
+    case 'decision':
+      return <Text dimColor>{DECISION_TEXT[block.decision]}</Text>;
+    case 'steps-heading':
+      return (
+        <Box marginTop={1}>
+          <Text bold>Steps</Text>
+        </Box>
+      );
+    case 'step':
+      return <FinishedStepLine step={block.step} />;
+    case 'check':
+      return <CheckLine check={block.check} />;
+    case 'log':
+      return <LogLineView line={block.line} />;
+    case 'summary':
+      return <SummaryView summary={block.summary} exitCode={block.exitCode} />;
+  }
 }
 
 export function HeaderView({ header }: { header: SessionHeader }) {
