@@ -274,7 +274,13 @@ async function ensureSubnetEgress(
     return { id: current.id, isUpdated: false };
   }
 
-  const wanted = { ...current, ...privateSubnet(names.subnet, natGatewayId, securityGroupId) };
+  // An existing subnet keeps its address range and its own NSG; it gains the NAT gateway.
+  const wanted: Subnet = {
+    ...current,
+    ...privateSubnet(names.subnet, natGatewayId, securityGroupId),
+    addressPrefix: current?.addressPrefix ?? NEW_NETWORK.subnetPrefix,
+    networkSecurityGroup: current?.networkSecurityGroup ?? { id: securityGroupId },
+  };
   const intent = {
     action: current ? 'update' as const : 'create' as const,
     kind: 'subnet' as const,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TAGS } from '../../source/wire/guest.js';
+import { networkStep } from '../../source/remediation/network.js';
 import { readRuntimeStatus } from '../../source/remediation/runtime.js';
 import { type HostFixture, startHostFixture } from './host.fixture.js';
 
@@ -94,5 +95,28 @@ describe('host graph on F01 (emulator)', () => {
     const kinds = entries.filter((entry) => entry.type === 'intent')
       .map((entry) => entry.change?.kind);
     expect(kinds.every((kind) => kind === 'run-command')).toBe(true);
+  });
+});
+
+describe('network step (emulator)', () => {
+  it('repairs a subnet whose NAT gateway was removed, keeping its address range', async () => {
+    fixture = await startHostFixture();
+    await fixture.run(networkStep());
+    const { network } = fixture.context.clients;
+    const rg = fixture.context.target.resourceGroup;
+    const subnet = await network.subnets.get(rg, 'shirvm-vnet', 'shir');
+    await network.subnets.beginCreateOrUpdateAndWait(rg, 'shirvm-vnet', 'shir',
+      { ...subnet, natGateway: undefined }, { updateIntervalInMs: 0 });
+    fixture.journal.entries.length = 0;
+
+    const outcome = await fixture.run(networkStep());
+
+    const repaired = await network.subnets.get(rg, 'shirvm-vnet', 'shir');
+    expect(repaired.natGateway?.id).toMatch(/shirvm-natgw$/);
+    expect(repaired.addressPrefix).toBe(subnet.addressPrefix);
+    expect(outcome.status).toBe('succeeded');
+    const intents = fixture.journal.entries.filter((entry) => entry.type === 'intent');
+    expect(intents.map((entry) => entry.type === 'intent' && entry.change.action))
+      .toEqual(['update']);
   });
 });
