@@ -86,6 +86,8 @@ export interface WriteOptions {
   signal?: AbortSignal;
   /** Upper bound for one poll wait, in ms (the service's Retry-After is honoured below it). */
   maxPollDelayMs?: number;
+  /** Give up on the operation after this long (default 10 min). */
+  deadlineMs?: number;
 }
 
 /**
@@ -123,7 +125,9 @@ async function waitForOperation(
 ): Promise<PipelineResponse> {
   let response = first;
   const location = first.headers.get('location');
+  const deadline = Date.now() + (options.deadlineMs ?? 10 * 60_000);
   while (response.status === 202 && location) {
+    if (Date.now() > deadline) throw operationTooSlow(location);
     await sleep(pollDelay(response, options.maxPollDelayMs ?? 5000), options.signal);
     const poll = createPipelineRequest({ url: location, method: 'GET',
       abortSignal: options.signal });
@@ -132,6 +136,11 @@ async function waitForOperation(
     if (isFailedOperation(response)) throwOperationFailed(response);
   }
   return response;
+}
+
+function operationTooSlow(location: string): Error {
+  return new Error(`The long-running operation has failed. Timeout. It was still running ` +
+    `when shir-doctor stopped waiting (${location.split('?')[0]}).`);
 }
 
 function pollDelay(response: PipelineResponse, maxMs: number): number {

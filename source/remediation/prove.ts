@@ -142,6 +142,7 @@ async function runAndRead(input: EndToEndInput, name: string): Promise<EndToEndR
   const { runId } = await input.artifacts.pipelineOperations.createPipelineRun(name);
   input.progress(`pipeline run ${runId} started`);
   const run = await waitForRun(input, runId);
+  if (run.status === 'TimedOut') await cancelRun(input, runId);
   const activity = await readActivityRun(input, name, runId, started);
   return interpret(input, { ...run, runId }, activity);
 }
@@ -162,6 +163,14 @@ async function waitForRun(input: EndToEndInput, runId: string): Promise<RunView>
     input.progress(`pipeline run ${status}`);
     await sleep(delay, input.signal);
     delay = Math.min(delay * 2, input.pollIntervalMs ?? 2000);
+  }
+}
+
+async function cancelRun(input: EndToEndInput, runId: string): Promise<void> {
+  try {
+    await input.artifacts.pipelineRunOperations.cancelPipelineRun(runId);
+  } catch {
+    input.progress(`could not cancel pipeline run ${runId}`);
   }
 }
 
@@ -226,7 +235,8 @@ function interpret(
   }
 
   const message = activity?.error?.message || run.message || `the run ended ${run.status}`;
-  const timedOut = isTimeout(message) || run.status === 'TimedOut';
+  // Our own wait running out says nothing about the API: only the activity's error does.
+  const timedOut = run.status !== 'TimedOut' && isTimeout(message);
   return { ...base, isPassing: false, status: timedOut ? 'timeout' : 'failed', detail: message };
 }
 
