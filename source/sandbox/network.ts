@@ -27,19 +27,30 @@ export function network(world: World, arm: ArmResources): void {
   const base = { put: 'async', delete: 'async', listBySubscription: true } as const;
   arm.register({ ...base, type: TYPES.vnet, tracked: true, durationMs: 1500,
     accept: (ctx, next, existing) => acceptVnet(world, arm, ctx, next, existing),
-    present: (ctx, copy) => presentVnet(world, arm, ctx, copy) });
+    present: (ctx, copy) => presentVnet(world, arm, ctx, copy),
+    beforeDelete: (_ctx, stored) => {
+      for (const subnet of world.list(stored.id, TYPES.subnet)) {
+        refuseInUse(world, subnet, 'InUseSubnetCannotBeDeleted');
+      }
+    } });
   arm.register({ ...base, type: TYPES.subnet, tracked: false, listBySubscription: false,
     durationMs: 1000,
     accept: (ctx, next) => acceptSubnet(world, ctx, next),
     present: (_ctx, copy) => presentSubnet(world, copy),
     beforeDelete: (_ctx, stored) => refuseInUse(world, stored, 'InUseSubnetCannotBeDeleted') });
   arm.register({ ...base, type: TYPES.nsg, tracked: true, durationMs: 800,
-    present: (_ctx, copy) => presentNsg(copy) });
+    present: (_ctx, copy) => presentNsg(copy),
+    beforeDelete: (_ctx, stored) => refuseReferenced(world, stored, 'InUseNetworkSecurityGroup',
+      [TYPES.subnet, TYPES.nic]) });
   arm.register({ ...base, type: TYPES.nat, tracked: true, durationMs: 1500,
     accept: (_ctx, next) => acceptNat(world, next),
-    present: (_ctx, copy) => presentNat(world, copy) });
+    present: (_ctx, copy) => presentNat(world, copy),
+    beforeDelete: (_ctx, stored) => refuseReferenced(world, stored,
+      'InUseNatGatewayCannotBeDeleted', [TYPES.subnet]) });
   arm.register({ ...base, type: TYPES.pip, tracked: true, durationMs: 1000,
-    accept: (_ctx, next, existing) => acceptPublicIp(next, existing) });
+    accept: (_ctx, next, existing) => acceptPublicIp(next, existing),
+    beforeDelete: (_ctx, stored) => refuseReferenced(world, stored, 'PublicIPAddressInUse',
+      [TYPES.nat, TYPES.nic]) });
   arm.register({ ...base, type: TYPES.nic, tracked: true, durationMs: 1000,
     accept: (_ctx, next) => acceptNic(world, next),
     present: (_ctx, copy) => presentNic(world, copy),
@@ -133,6 +144,21 @@ function refuseInUse(world: World, subnet: ArmResource, code: string): void {
   if (nics.length > 0) {
     throw new HttpFail(400, code,
       `Subnet ${subnet.name} is in use by ${nics[0].id} and cannot be deleted.`);
+  }
+}
+
+/** Refuses to delete `target` while a resource of `holderTypes` still refers to its id. */
+function refuseReferenced(world: World, target: ArmResource, code: string,
+  holderTypes: string[]): void {
+  const needle = `"${idKey(target.id)}"`;
+  const types = holderTypes.map((t) => t.toLowerCase());
+  const holder = Object.values(world.state.resources).find((r) =>
+    types.includes(r.type.toLowerCase()) &&
+    JSON.stringify(r.properties ?? {}).toLowerCase().includes(needle));
+  if (holder) {
+    throw new HttpFail(400, code,
+      `${target.name} is in use by ${holder.id} and cannot be deleted. Remove the reference ` +
+      'first.');
   }
 }
 

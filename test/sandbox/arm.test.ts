@@ -132,3 +132,39 @@ describe('ARM protocol', () => {
       .rejects.toMatchObject({ statusCode: 404 });
   });
 });
+
+describe('network deletes respect references', () => {
+  it('refuses to delete what is still in use, and allows it in the right order', async () => {
+    const sb = await start();
+    const c = clients(sb);
+    const rg = sb.target.resourceGroup;
+    const i = ids(sb);
+    await c.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, 'pip', {
+      location: 'westeurope', sku: { name: 'Standard' } }, fast);
+    await c.network.natGateways.beginCreateOrUpdateAndWait(rg, 'nat', {
+      location: 'westeurope', sku: { name: 'Standard' },
+      publicIpAddresses: [{ id: i.net('publicIPAddresses', 'pip') }] }, fast);
+    await c.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, 'vnet', {
+      location: 'westeurope', addressSpace: { addressPrefixes: ['10.7.0.0/16'] },
+      subnets: [{ name: 's', addressPrefix: '10.7.0.0/24',
+        natGateway: { id: i.net('natGateways', 'nat') } }] }, fast);
+    await c.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, 'nic', {
+      location: 'westeurope', ipConfigurations: [{ name: 'ipconfig1',
+        subnet: { id: `${i.net('virtualNetworks', 'vnet')}/subnets/s` } }] }, fast);
+
+    const refused = async (p: Promise<unknown>) => (await p.catch((e) => e)).code;
+    expect(await refused(c.network.publicIPAddresses.beginDeleteAndWait(rg, 'pip', fast)))
+      .toBe('PublicIPAddressInUse');
+    expect(await refused(c.network.natGateways.beginDeleteAndWait(rg, 'nat', fast)))
+      .toBe('InUseNatGatewayCannotBeDeleted');
+    expect(await refused(c.network.virtualNetworks.beginDeleteAndWait(rg, 'vnet', fast)))
+      .toBe('InUseSubnetCannotBeDeleted');
+
+    await c.network.networkInterfaces.beginDeleteAndWait(rg, 'nic', fast);
+    await c.network.virtualNetworks.beginDeleteAndWait(rg, 'vnet', fast);
+    await c.network.natGateways.beginDeleteAndWait(rg, 'nat', fast);
+    await c.network.publicIPAddresses.beginDeleteAndWait(rg, 'pip', fast);
+    expect(sb.peek(i.net('publicIPAddresses', 'pip'))).toBeUndefined();
+    await sb.close();
+  });
+});
