@@ -120,3 +120,28 @@ describe('network step (emulator)', () => {
       .toEqual(['update']);
   });
 });
+
+describe('failures (emulator faults)', () => {
+  it('a refused VM create fails the vm step with a journaled outcome, nothing after it', async () => {
+    fixture = await startHostFixture({ scenario: { id: 'quota', extends: 'F01', faults: [{
+      method: 'PUT', path: '/virtualMachines/shirvm$', status: 409, times: -1,
+      code: 'OperationNotAllowed',
+      message: 'Operation could not be completed as it results in exceeding approved ' +
+        'standardDSv5Family Cores quota.',
+    }] } });
+
+    const run = await fixture.runGraph();
+
+    expect(statusOf(run)).toMatchObject({ network: 'succeeded', vm: 'failed',
+      probe: 'blocked', install: 'blocked', online: 'blocked', runtime: 'succeeded' });
+    const error = run.result.steps.find((step) => step.id === 'vm')?.error;
+    expect(error?.what).toMatch(/shirvm|virtual machine/);
+    const lines = readFileSync(join(run.journalDir, 'journal.jsonl'), 'utf8').split('\n')
+      .filter((line) => line.trim()).map((line) => JSON.parse(line));
+    const intent = lines.find((entry) => entry.type === 'intent' &&
+      entry.change.kind === 'virtual-machine');
+    const outcome = lines.find((entry) => entry.type === 'outcome' && entry.id === intent?.id);
+    expect(outcome?.result.isOk).toBe(false);
+    expect(outcome?.result.error).toContain('quota');
+  });
+});
