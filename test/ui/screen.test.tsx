@@ -35,7 +35,7 @@ describe('Ink screen', () => {
   });
 
   it('shows running steps with a ticking elapsed time and progress', () => {
-    const state = replay([...beforeApproval, ...afterApproval.slice(0, 4)]);
+    const state = replay([...beforeApproval, ...afterApproval.slice(0, 5)]);
     const startedAt = Date.parse(afterApproval[1]!.at);
     const early = text(
       render(<Screen state={state} now={startedAt + 2_000} onAnswer={() => {}} />).lastFrame(),
@@ -47,6 +47,7 @@ describe('Ink screen', () => {
     expect(early).toContain('Provision the VM (2.0 s) — provisioning');
     expect(later).toContain('Provision the VM (1 m 15 s) — provisioning');
     expect(early).toContain('Plan approved.');
+    expect(early).toContain('retry 1 request(s) so far');
     expect(early).not.toContain('Apply this plan?');
   });
 

@@ -4,7 +4,7 @@
  * interrupt request.
  */
 import { Spinner } from '@inkjs/ui';
-import { Box, Static, useInput, useStdout } from 'ink';
+import { Box, Static, Text, useInput, useStdout } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { runningSteps, type SessionState } from '../model.js';
 import type { SessionStore } from '../store.js';
@@ -50,6 +50,9 @@ function LiveArea({ state, now, onAnswer }: ScreenProps) {
       {state.prompt === undefined ? null : <PromptView prompt={state.prompt} onAnswer={onAnswer} />}
       <RunningSteps steps={runningSteps(state)} now={now} />
       {isBusy(state) ? <Spinner label={busyLabel(state)} /> : null}
+      {state.retries > 0 && state.summary === undefined ? (
+        <Text dimColor>Azure asked to retry {state.retries} request(s) so far; retried.</Text>
+      ) : null}
     </Box>
   );
 }
