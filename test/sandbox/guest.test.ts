@@ -219,6 +219,23 @@ describe('probe script', () => {
     expect(after.lines.map((l) => l.result)).toEqual(['ok', 'ok', 'dns-failed']);
   });
 
+  it('treats an NSG that denies outbound 443 as no egress', async () => {
+    const t = await setup('F06');
+    const before = await t.run('vm-etl-01', 'probe', PROBE, { Hosts: 'api.partner.example:443' });
+    expect(before.lines[0].result).toBe('ok');
+    await t.c.network.networkSecurityGroups.beginCreateOrUpdateAndWait(t.rg, 'nsg-lock', {
+      location: 'westeurope', securityRules: [{ name: 'deny-internet-out', priority: 100,
+        direction: 'Outbound', access: 'Deny', protocol: 'Tcp', sourceAddressPrefix: '*',
+        sourcePortRange: '*', destinationAddressPrefix: 'Internet',
+        destinationPortRange: '443' }] }, fast);
+    const subnet = await t.c.network.subnets.get(t.rg, 'vnet-etl', 'snet-etl');
+    await t.c.network.subnets.beginCreateOrUpdateAndWait(t.rg, 'vnet-etl', 'snet-etl', {
+      ...subnet, networkSecurityGroup: { id: ids(t.sb).net('networkSecurityGroups',
+        'nsg-lock') } }, fast);
+    const after = await t.run('vm-etl-01', 'probe', PROBE, { Hosts: 'api.partner.example:443' });
+    expect(after.lines[0].result).toBe('tcp-failed');
+  });
+
   it('F07: names the blocked Service Bus host', async () => {
     const t = await setup('F07');
     const res = await t.run('vm-shir-01', 'probe', PROBE, { Hosts: hosts });
