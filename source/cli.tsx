@@ -22,6 +22,14 @@ const HELP_HINT = 'Run shir-doctor --help for every command and flag.';
 
 type SessionLine = Extract<CommandLine, { kind: 'session' }>;
 
+// A reader that goes away (`| head`) must not crash a session that is changing Azure: it
+// finishes, journals and reports; only the lines nobody reads are lost.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(exit, (error: unknown) => {
   process.stderr.write(`error: ${describeCrash(error).what}\n`);
   exit(ExitCode.internal);
