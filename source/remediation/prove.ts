@@ -234,9 +234,12 @@ function interpret(
     return { ...base, isPassing: true, status: 'succeeded', detail: successDetail(base) };
   }
 
-  const message = activity?.error?.message || run.message || `the run ended ${run.status}`;
   // Our own wait running out says nothing about the API: only the activity's error does.
-  const timedOut = run.status !== 'TimedOut' && isTimeout(message);
+  if (run.status === 'TimedOut') {
+    return { ...base, isPassing: false, status: 'failed', detail: run.message ?? 'no result' };
+  }
+  const message = activity?.error?.message || run.message || `the run ended ${run.status}`;
+  const timedOut = isTimeout(message);
   return { ...base, isPassing: false, status: timedOut ? 'timeout' : 'failed', detail: message };
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -8,6 +11,9 @@ import {
   testPipelineProperties,
 } from '../../source/remediation/prove.js';
 import type { EndToEndResult } from '../../source/remediation/context.js';
+import { runEndToEnd } from '../../source/remediation/prove.js';
+import { createMemoryJournal } from '../helpers/journal.js';
+import { startTestSandbox } from '../helpers/sandbox.js';
 
 const unreachable = "Error calling the endpoint 'https://api.partner.example/v1'. Response " +
   "status code: 'NA - Unknown'. More details: Exception message: 'NA - Unknown " +
@@ -66,3 +72,43 @@ describe('reading the run', () => {
     expect(error.info.why).toBe(unreachable);
   });
 });
+
+describe('runEndToEnd against the emulator', () => {
+  it('does not blame the API when shir-doctor stops waiting, and cleans up', async () => {
+    const stuck = { method: 'GET', path: '/pipelineruns/[^/]+$', status: 200, times: -1,
+      body: { runId: 'r', status: 'InProgress' } };
+    const box = await startTestSandbox({ scenario: 'F01', faultsFile: writeFaults([stuck]) });
+    try {
+      const workspace = await box.clients.synapse.workspaces.get(box.target.resourceGroup,
+        box.target.workspaceName);
+      const dev = workspace.connectivityEndpoints!.dev!;
+      const journal = createMemoryJournal('20261204-120000-abcd');
+
+      const outcome = await runEndToEnd({
+        artifacts: box.clients.artifacts(dev), journal,
+        runtimeName: 'AutoResolveIntegrationRuntime',
+        apiUrl: 'https://api.partner.example/v1/health', devEndpoint: dev,
+        progress: () => undefined, signal: new AbortController().signal,
+        pollIntervalMs: 5, deadlineMs: 50,
+      });
+
+      expect(outcome.isPassing).toBe(false);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.detail).toContain('stopped waiting');
+      const deletes = journal.entries.filter((entry) => entry.type === 'intent' &&
+        entry.change.action === 'delete');
+      expect(deletes.length).toBe(1);
+      expect(box.sandbox.peek(`/dev/${box.target.workspaceName}/pipelines/` +
+        'shir-doctor-e2e-0000abcd')).toBeUndefined();
+    } finally {
+      await box.cleanup();
+    }
+  }, 60_000);
+});
+
+function writeFaults(rules: unknown[]): string {
+  const directory = mkdtempSync(join(tmpdir(), 'shir-faults-'));
+  const path = join(directory, 'faults.json');
+  writeFileSync(path, JSON.stringify(rules));
+  return path;
+}
