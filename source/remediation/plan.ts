@@ -133,18 +133,15 @@ const KEEP_REASONS: Record<string, string> = {
 };
 
 function linkedServiceUpdate(service: LinkedServiceView, runtimeName: string): PlanItem {
-  const secrets = service.maskedSecrets.length;
   return {
     action: 'update',
     kind: 'linked-service',
     name: service.name,
     detail: `connectVia: ${service.connectVia ?? MANAGED_RUNTIME} -> ${runtimeName}`,
     evidence: [
-      `url = ${service.url ?? '(none)'} is an internet API`,
-      'only connectVia changes; every other field is kept and checked after the write',
-      ...(secrets > 0
-        ? [`${secrets} masked secret(s) are put back from the admin's values, never as the mask`]
-        : []),
+      `url ${service.url ?? '(none)'} is outside the managed network, which DEP blocks`,
+      ...service.maskedSecrets.map((pointer) => `SecureString ${pointer} comes back masked: ` +
+        'its real value is written back from your secrets, never the mask'),
     ],
   };
 }
@@ -170,7 +167,7 @@ function testPipelineItem(options: PlanOptions, decisions: Decisions): PlanItem 
     name: testPipelineName(options.sessionId),
     detail: `one Web activity on ${decisions.runtimeName} calling ` +
       `${decisions.apiUrl ?? 'the API'}; removed after the run`,
-    evidence: ['proves the repair end to end with a real pipeline run'],
+    evidence: ['a real pipeline run through the runtime is the proof that the API is reachable'],
   };
 }
 
@@ -491,8 +488,8 @@ function installItems(runtimeName: string, nodeName: string, vmName: string): Pl
     kind: 'run-command',
     name: `${vmName}/shir-doctor-install`,
     detail: `install the runtime and register node ${nodeName} with ${runtimeName} ` +
-      '(auth key passed as a protected parameter)',
-    evidence: ['Run Command v2; TLS 1.2 forced for the download'],
+      '(Run Command v2, TLS 1.2 forced, the auth key only as a protected parameter)',
+    evidence: [`${vmName} must run the runtime, registered to ${runtimeName}`],
   }];
 }
 
