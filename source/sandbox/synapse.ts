@@ -5,8 +5,9 @@
  * Runtime state rules: a self-hosted runtime with no node needs registration; an `Initializing`
  * node turns `Online` at its `onlineAt` time; a node whose VM is gone is `Offline`; a node with a
  * capability `False` is `Limited`; the runtime is `Online` when a node is Online, `Limited` when
- * the best node is Limited, `Offline` otherwise. At most 4 nodes. Auth keys are assembled from
- * stored parts only when asked for, so no key-shaped string is ever persisted.
+ * the best node is Limited, `Starting` while a node initializes, `Offline` otherwise. At most
+ * 4 nodes. Auth keys are assembled from stored parts only when asked for, so no key-shaped
+ * string is ever persisted.
  */
 import type { ArmResources } from './arm.js';
 import { HttpFail, type Ctx, type Handler, type Reply, idKey, json, match } from './http.js';
@@ -357,6 +358,7 @@ function runtimeState(nodes: NodeBody[]): string {
   if (nodes.length === 0) return 'NeedRegistration';
   if (nodes.some((n) => n.status === 'Online')) return 'Online';
   if (nodes.some((n) => n.status === 'Limited')) return 'Limited';
+  if (nodes.some((n) => n.status === 'Initializing')) return 'Starting';
   if (nodes.every((n) => n.status === 'NeedRegistration')) return 'NeedRegistration';
   return 'Offline';
 }

@@ -1,10 +1,12 @@
 /**
  * The simulated Windows guest behind Run Command v2, scenario by scenario.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseGuestLines, SCRIPT_MARKERS } from '../../source/wire/guest.js';
 import type { SandboxHandle } from '../../source/sandbox/index.js';
-import { clients, createVm, fast, ids, raw, start } from './helpers.js';
+import { clients, createVm, fast, ids, raw, start, tempState } from './helpers.js';
 
 const TLS = '[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::' +
   'SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12';
@@ -289,4 +291,22 @@ describe('run command resource', () => {
       const plain = await raw(sb, 'GET', path);
       expect(plain.body.properties.instanceView).toBeUndefined();
     });
+});
+
+describe('node coming online', () => {
+  it('shows the runtime Starting while its only node is Initializing', async () => {
+    const file = join(tempState(), 'starting.json');
+    writeFileSync(file, JSON.stringify({ id: 'T-starting', extends: 'F01',
+      resources: [{ id: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/' +
+        'providers/Microsoft.Synapse/workspaces/{workspaceName}/integrationruntimes/ir-s',
+      name: 'ir-s', type: 'Microsoft.Synapse/workspaces/integrationruntimes',
+      properties: { type: 'SelfHosted' } }],
+      runtimes: { '{workspaceName}/ir-s': { nodes: [{ nodeName: 'n1',
+        status: 'Initializing' }] } } }));
+    sb = await start({ scenario: file });
+    const path = `${ids(sb).ir('ir-s')}/getStatus?api-version=2021-06-01-preview`;
+    const body = (await raw(sb, 'POST', path)).body;
+    expect(body.properties.state).toBe('Starting');
+    expect(body.properties.typeProperties.nodes[0].status).toBe('Initializing');
+  });
 });
