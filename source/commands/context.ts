@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Connection } from '../azure/types.js';
 import type { CommandName } from '../engine/events.js';
 import type { Target } from '../engine/types.js';
-import type { SecretSource } from '../remediation/context.js';
+import type { InfrastructureTuning, SecretSource } from '../remediation/context.js';
+import { sandboxTuning } from '../remediation/resources.js';
 import type { SessionOptions } from '../remediation/session.js';
 import type { Presenter } from '../ui/presenter.js';
 import type { SessionFlags } from './args.js';
@@ -32,6 +33,8 @@ export interface OpenedTarget {
   connection: Connection;
   target: Target;
   secrets: SecretSource;
+  /** Waits sized for the emulator's pace; real Azure keeps the defaults. */
+  tuning?: InfrastructureTuning;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export function sessionOptions(context: CommandContext, opened: OpenedTarget): S
     isAutoApproved: context.flags.isAutoApproved,
     signal: context.signal,
     secrets: opened.secrets,
+    ...(opened.tuning === undefined ? {} : { tuning: opened.tuning }),
   };
 }
 
@@ -84,6 +88,7 @@ async function openSandbox(flags: SessionFlags): Promise<OpenedTarget> {
     },
     target: { subscriptionId, resourceGroup, workspaceName, ...flags.target },
     secrets: tableSecrets(sandbox.adminSecrets),
+    tuning: sandboxTuning(flags.timeScale ?? 1),
     close: () => sandbox.close(),
   };
 }
