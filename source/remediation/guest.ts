@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunCommandInputParameter } from '@azure/arm-compute';
 
-import { DoctorError } from '../engine/errors.js';
+import { DoctorError, ExitCode } from '../engine/errors.js';
 import { redact } from '../engine/redact.js';
 import type { Journal } from '../engine/step.js';
 import {
@@ -77,7 +77,7 @@ export async function readScript(kind: ScriptKind, scriptsDir?: string): Promise
       code: 'script-corrupt',
       what: `The VM script ${path} does not start with its marker line.`,
       fix: 'Reinstall shir-doctor; the scripts folder was changed or is from another version.',
-      exitCode: 1,
+      exitCode: ExitCode.internal,
     });
   }
   return text;

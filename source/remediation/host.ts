@@ -15,7 +15,7 @@ import { randomInt } from 'node:crypto';
 import type { VirtualMachine } from '@azure/arm-compute';
 
 import type { AzureClients } from '../azure/types.js';
-import { DoctorError } from '../engine/errors.js';
+import { DoctorError, ExitCode } from '../engine/errors.js';
 import { registerSecret } from '../engine/redact.js';
 import type { Step, StepIO, StepOutcome } from '../engine/step.js';
 import type { Target } from '../engine/types.js';
@@ -37,6 +37,7 @@ import {
   armId,
   asDoctorError,
   creationTags,
+  isCreatedByUs,
   isNotFound,
   journaled,
   parseArmId,
@@ -85,6 +86,9 @@ async function runVm(context: FixContext, io: StepIO): Promise<StepOutcome> {
     return { status: 'skipped', reason: 'the existing runtime node is not a VM in this group' };
   }
 
+  if (existing && host.mode === 'create' && !isCreatedByUs(existing.tags)) {
+    throw vmNameTaken(host.vmName);
+  }
   if (existing) return useExistingVm(context, existing);
   if (host.mode !== 'create') throw vmNotFound(context.target, host.vmName);
 
@@ -100,7 +104,7 @@ function useExistingVm(context: FixContext, vm: VirtualMachine): StepOutcome {
       code: 'vm-not-windows',
       what: `VM ${vm.name} runs ${osType}; the self-hosted runtime needs 64-bit Windows.`,
       fix: 'Choose a Windows VM with --vm-name, or omit it to let shir-doctor create one.',
-      exitCode: 4,
+      exitCode: ExitCode.blocked,
     });
   }
   context.produced.vmId = vm.id;
@@ -113,7 +117,20 @@ function vmNotFound(target: Target, vmName: string): DoctorError {
     what: `VM ${vmName} was not found in resource group ${target.resourceGroup}.`,
     fix: 'Check --vm-name (the VM must be in the workspace\'s resource group), ' +
       'or omit it to let shir-doctor create one.',
-    exitCode: 2,
+    exitCode: ExitCode.usage,
+  });
+}
+
+/** The plan meant to create this VM, but one it did not make already has the name. */
+function vmNameTaken(vmName: string): DoctorError {
+  return new DoctorError({
+    code: 'vm-name-taken',
+    what: `A VM named ${vmName} already exists and was not created by shir-doctor.`,
+    why: 'The plan was to create a new VM under this name; using someone else\'s machine ' +
+      'without being asked could break what runs on it.',
+    fix: `Pass --vm-name ${vmName} to host the runtime on it deliberately, or delete or ` +
+      'rename it, then run shir-doctor again.',
+    exitCode: ExitCode.blocked,
   });
 }
 

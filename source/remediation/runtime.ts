@@ -14,7 +14,7 @@
  *   come back to life meanwhile is kept.
  */
 import type { AzureClients } from '../azure/types.js';
-import { DoctorError } from '../engine/errors.js';
+import { DoctorError, ExitCode } from '../engine/errors.js';
 import { registerSecret } from '../engine/redact.js';
 import type { Step, StepIO, StepOutcome } from '../engine/step.js';
 import type { Finding, Target } from '../engine/types.js';
@@ -240,7 +240,7 @@ export function checkReusable(runtime: RuntimeView, nodeName: string): void {
       what: `Integration runtime ${runtime.name} exists and is ${runtime.type}, not self-hosted.`,
       fix: 'Give shir-doctor\'s runtime another name: a self-hosted runtime cannot share a ' +
         'name with a managed one.',
-      exitCode: 4,
+      exitCode: ExitCode.blocked,
     });
   }
   if (runtime.isShared) {
@@ -251,7 +251,7 @@ export function checkReusable(runtime: RuntimeView, nodeName: string): void {
         'self-hosted runtimes, so pipelines in this workspace cannot use it.',
       fix: 'Leave this runtime alone and let shir-doctor create a new self-hosted runtime under ' +
         'another name (run shir-doctor plan to see it).',
-      exitCode: 4,
+      exitCode: ExitCode.blocked,
     });
   }
   if (runtime.nodes.length >= MAX_NODES && !findNode(runtime, nodeName)) {
@@ -261,7 +261,7 @@ export function checkReusable(runtime: RuntimeView, nodeName: string): void {
       why: `A self-hosted runtime holds at most ${MAX_NODES} nodes; a fifth cannot register.`,
       fix: 'Reuse one of its healthy nodes, remove an unused node in Synapse Studio ' +
         '(Manage > Integration runtimes), or let shir-doctor create a new runtime.',
-      exitCode: 4,
+      exitCode: ExitCode.blocked,
     });
   }
 }

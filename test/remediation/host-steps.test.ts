@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TAGS } from '../../source/wire/guest.js';
+import { vmStep } from '../../source/remediation/host.js';
 import { networkStep } from '../../source/remediation/network.js';
 import { readRuntimeStatus } from '../../source/remediation/runtime.js';
 import { type HostFixture, startHostFixture } from './host.fixture.js';
@@ -143,5 +144,16 @@ describe('failures (emulator faults)', () => {
     const outcome = lines.find((entry) => entry.type === 'outcome' && entry.id === intent?.id);
     expect(outcome?.result.isOk).toBe(false);
     expect(outcome?.result.error).toContain('quota');
+  });
+});
+
+describe('vm step (emulator)', () => {
+  it('will not adopt a VM it did not create when the plan said create', async () => {
+    fixture = await startHostFixture({ scenario: 'F17', decisions: {
+      host: { mode: 'create', vmName: 'vm-etl-01', egress: 'nat-gateway' },
+      nodeName: 'vm-etl-01' } });
+
+    await expect(fixture.run(vmStep())).rejects.toThrowError(/not created by shir-doctor/);
+    expect(fixture.journal.entries).toEqual([]);
   });
 });
