@@ -1,7 +1,7 @@
 /**
  * The simulated Windows guest behind Run Command v2, scenario by scenario.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseGuestLines, SCRIPT_MARKERS } from '../../source/wire/guest.js';
@@ -309,4 +309,24 @@ describe('node coming online', () => {
     expect(body.properties.state).toBe('Starting');
     expect(body.properties.typeProperties.nodes[0].status).toBe('Initializing');
   });
+});
+
+describe('the shipped scripts', () => {
+  const script = (name: string) => readFileSync(join('scripts', name), 'utf8');
+
+  it('are recognised by marker, and install-shir.ps1 passes the TLS check on an old image',
+    async () => {
+      const t = await setup('F09');
+      const key = await t.ensureIr('ir-a');
+      await createVm(t.sb, t.c, 'vm-old');
+      const inspect = await t.run('vm-old', 'inspect', script('inspect-runtime.ps1'));
+      expect(inspect.lines[0]).toMatchObject({ installed: 'no', registeredTo: 'none' });
+      const probe = await t.run('vm-old', 'probe', script('probe-egress.ps1'),
+        { Hosts: 'api.partner.example:443' });
+      expect(probe.lines[0]).toMatchObject({ host: 'api.partner.example', result: 'ok' });
+      const install = await t.run('vm-old', 'install', script('install-shir.ps1'),
+        { NodeName: 'vm-old' }, { AuthKey: key });
+      expect(install.exitCode).toBe(0);
+      expect(install.raw).not.toContain(key);
+    });
 });
