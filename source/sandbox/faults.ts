@@ -9,6 +9,10 @@
  * - an operation that fails midway: `{"method":"GET","path":"operationStatuses","skip":1,
  *   "status":200,"body":{"status":"Failed","error":{"code":"InternalError","message":"..."}}}`
  * - a dropped connection: `{"path":"/integrationRuntimes/","drop":true}`
+ *
+ * Throttling can also be modelled as a rate: the scenario's `throttle` lets `writes` write
+ * requests (PUT, POST, PATCH, DELETE on ARM and dev endpoint routes) through per sliding window
+ * of `windowMs` real milliseconds and answers the rest 429 with `Retry-After`, as ARM does.
  */
 import { readFileSync } from 'node:fs';
 import type { Handler, Reply } from './http.js';
@@ -105,4 +109,39 @@ function toReply(rule: FaultRule): Reply {
       : 'The server encountered an internal error. Please retry the request.'),
   } };
   return { status, headers, body };
+}
+
+/** A write-rate limit: `writes` per `windowMs`, then 429 with `Retry-After: retryAfter`. */
+export interface ThrottleRule {
+  writes: number;
+  windowMs: number;
+  /** Seconds (default 1). */
+  retryAfter?: number;
+}
+
+const WRITE_METHODS = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
+
+/** Sliding-window write throttling for ARM and dev endpoint routes. */
+export class Throttle {
+  private readonly times: number[] = [];
+
+  constructor(private readonly rule: ThrottleRule) {}
+
+  handler(): Handler {
+    return (ctx) => {
+      const isApi = /^\/(subscriptions|dev)\//i.test(ctx.path);
+      if (!isApi || !WRITE_METHODS.has(ctx.method)) return undefined;
+      const now = Date.now();
+      while (this.times.length > 0 && now - this.times[0] >= this.rule.windowMs) {
+        this.times.shift();
+      }
+      if (this.times.length < this.rule.writes) {
+        this.times.push(now);
+        return undefined;
+      }
+      return toReply({ path: '', status: 429, retryAfter: this.rule.retryAfter ?? 1,
+        code: 'TooManyRequests', message: 'The request is being throttled as the limit has ' +
+        'been reached for operation type - Write. Retry after the time in Retry-After.' });
+    };
+  }
 }

@@ -10,7 +10,7 @@ import { loadOrCreateCert } from './cert.js';
 import { compute } from './compute.js';
 import { devEndpoint, findSecrets } from './dev.js';
 import { AUDIENCE, Entra } from './entra.js';
-import { Faults } from './faults.js';
+import { Faults, Throttle } from './faults.js';
 import type { Ctx, Handler } from './http.js';
 import { Internet } from './internet.js';
 import { network } from './network.js';
@@ -46,8 +46,10 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
   const log = options.requestLogPath ? new RequestLog(options.requestLogPath, adminSecrets)
     : undefined;
 
+  const throttle = world.scenario.throttle ? new Throttle(world.scenario.throttle) : undefined;
   const routes: Handler[] = [
     faults.handler(),
+    ...(throttle ? [throttle.handler()] : []),
     entra.handler(),
     (ctx) => authGate(entra, ctx),
     () => settle(world, () => vms.settle() || operations.settle()),

@@ -22,7 +22,8 @@
  *   the sandbox's local partner API. Any other non-Microsoft host fails as a DNS error.
  * - `network`: `{proxyRequired?, blockedHosts?: ["*.servicebus.windows.net"]}`: what a VM's
  *   outbound path enforces.
- * - `faults`: fault rules (see faults.ts) active from the start.
+ * - `faults`: fault rules (see faults.ts) active from the start; `throttle`: `{writes,
+ *   windowMs, retryAfter?}`, a write-rate limit answered with 429 (see faults.ts).
  * - `extends`: another scenario id (`F01`) this one varies. Its content is merged in: resources
  *   by id and artifacts by name are merged deeply (objects merge, arrays and scalars replace,
  *   `null` deletes a key; an artifact whose `properties` is set to `null` is removed), maps
@@ -35,7 +36,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FaultRule } from './faults.js';
+import type { FaultRule, ThrottleRule } from './faults.js';
 
 /** An ARM resource body as stored and returned. */
 export interface ArmResource {
@@ -125,6 +126,7 @@ export interface Scenario {
   internet?: Record<string, InternetHost>;
   network?: NetworkSeed;
   faults?: FaultRule[];
+  throttle?: ThrottleRule;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -169,6 +169,23 @@ describe('faults and the request log', () => {
     }
   });
 
+  it('throttles writes past the scenario\'s rate with 429 and Retry-After', async () => {
+    const file = join(tempState(), 'throttled.json');
+    writeFileSync(file, JSON.stringify({ id: 'T-throttle', extends: 'F01',
+      throttle: { writes: 2, windowMs: 60_000, retryAfter: 7 } }));
+    sb = await start({ scenario: file });
+    const put = (n: number) => raw(sb!, 'PUT', `${ids(sb!).net('networkSecurityGroups',
+      `nsg-${n}`)}?api-version=2025-05-01`, { body: { location: 'westeurope' } });
+    expect((await put(1)).status).toBe(201);
+    expect((await put(2)).status).toBe(201);
+    const third = await put(3);
+    expect(third.status).toBe(429);
+    expect(third.headers['retry-after']).toBe('7');
+    expect(third.body.error.code).toBe('TooManyRequests');
+    const read = await raw(sb, 'GET', `${ids(sb).ws}?api-version=2021-06-01`);
+    expect(read.status).toBe(200);
+  });
+
   it('fails a long-running operation midway from a fault rule', async () => {
     const dir = tempState();
     const faults = join(dir, 'faults.json');
