@@ -188,3 +188,25 @@ describe('summary without repetition', () => {
     expect(frame).toContain('fix: Run it again.');
   });
 });
+
+describe('verify screen', () => {
+  it('prints each check with its mark and detail, and warnings', () => {
+    const state = replay([
+      { ...beforeApproval[0]!, command: 'verify' } as DoctorEvent,
+      { type: 'check', name: 'Runtime health', isPassing: true, detail: 'Online', at: 'x' },
+      {
+        type: 'check', name: 'Egress probe', isPassing: false, detail: 'servicebus blocked',
+        at: 'x',
+      },
+      { type: 'log', level: 'warn', message: 'The node is 3 versions behind.', at: 'x' },
+      { type: 'log', level: 'debug', message: 'raw poll body', at: 'x' },
+    ]);
+    const frame = text(render(<Screen state={state} now={0} onAnswer={() => {}} />).lastFrame());
+
+    expect(frame).toContain('shir-doctor verify');
+    expect(frame).toContain('✔ Runtime health — Online');
+    expect(frame).toContain('✘ Egress probe — servicebus blocked');
+    expect(frame).toContain('The node is 3 versions behind.');
+    expect(frame).not.toContain('raw poll body');
+  });
+});
