@@ -63,7 +63,9 @@ export class Tmux {
   readonly socket = `shir-doctor-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
   async run(...args: string[]): Promise<string> {
-    const { stdout } = await execFileAsync('tmux', ['-L', this.socket, ...args]);
+    // A detached server still wants to know the outer terminal type; CI may not set one.
+    const env = { ...process.env, TERM: process.env.TERM || 'xterm-256color' };
+    const { stdout } = await execFileAsync('tmux', ['-L', this.socket, ...args], { env });
 
     return stdout;
   }
