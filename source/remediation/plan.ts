@@ -417,9 +417,9 @@ function findVm(inventory: Inventory, name: string): VmView | undefined {
   return inventory.vms.find((vm) => vm.name.toLowerCase() === name.toLowerCase());
 }
 
+/** A VM an earlier session created (tagged); an untagged namesake is someone else's. */
 function findOurVm(inventory: Inventory): VmView | undefined {
-  return inventory.vms.find((vm) => vm.tags[TAGS.createdBy] === TAGS.createdByValue) ??
-    findVm(inventory, DEFAULT_VM_NAME);
+  return inventory.vms.find((vm) => vm.tags[TAGS.createdBy] === TAGS.createdByValue);
 }
 
 /** Another runtime with a node on this VM (F06); our own stale node does not count. */

@@ -240,6 +240,15 @@ describe('makePlan', () => {
     expect(decisions.staleNodes).toEqual([]);
   });
 
+  it('never adopts an untagged VM that happens to carry our default name', () => {
+    const namesake = inventory({ vms: [vm('shir-doctor-vm')] });
+
+    const { decisions } = makePlan(namesake, target);
+
+    expect(decisions.host).toEqual({ mode: 'create', vmName: 'shir-doctor-vm-2',
+      egress: 'nat-gateway' });
+  });
+
   it('fails for a --vm-name that does not exist', () => {
     expect(() => makePlan(inventory(), { ...target, vmName: 'nope' })).toThrow(/No VM named nope/);
   });
