@@ -1,0 +1,105 @@
+import { connect } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SessionFlags } from '../../source/commands/args.js';
+import {
+  sessionOptions,
+  withTarget,
+  type CommandContext,
+  type OpenedTarget,
+} from '../../source/commands/context.js';
+import { createPlainPresenter } from '../../source/ui/plain.js';
+
+async function contextFor(flags: Partial<SessionFlags>, env = {}): Promise<CommandContext> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'shir-context-'));
+  const sink = { write: () => true };
+
+  return {
+    command: 'fix',
+    flags: {
+      isSandbox: false, isSandboxReset: false, isAutoApproved: false, isJson: false,
+      isDeleteCreated: false, target: {}, stateDir, ...flags,
+    },
+    ui: createPlainPresenter({ command: 'fix', sink, isAutoApproved: false }),
+    signal: new AbortController().signal,
+    isInteractive: false,
+    env,
+  };
+}
+
+function isListening(endpoint: string): Promise<boolean> {
+  const { hostname, port } = new URL(endpoint);
+
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('opening the target', () => {
+  it('starts the sandbox as a plain connection and closes it even when work fails', async () => {
+    const context = await contextFor({
+      isSandbox: true, isSandboxReset: true, timeScale: 0, target: { vmName: 'vm-x' },
+    });
+    let opened: OpenedTarget | undefined;
+    let wasListening = false;
+
+    const run = withTarget(context, async (target) => {
+      opened = target;
+      wasListening = await isListening((target.connection as { endpoint: string }).endpoint);
+      throw new Error('work failed');
+    });
+
+    await expect(run).rejects.toThrow('work failed');
+    expect(opened?.mode).toBe('sandbox');
+    expect(opened?.connection).toMatchObject({
+      kind: 'sandbox', endpoint: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
+    });
+    expect(opened?.target).toMatchObject({ workspaceName: expect.any(String), vmName: 'vm-x' });
+    expect(wasListening).toBe(true);
+    expect(await isListening((opened!.connection as { endpoint: string }).endpoint)).toBe(false);
+  });
+
+  it('answers masked secrets from the sandbox as the admin would', async () => {
+    const context = await contextFor({ isSandbox: true, isSandboxReset: true, timeScale: 0 });
+
+    const value = await withTarget(context, (target) =>
+      target.secrets.resolve('RestService:/typeProperties/authHeaders/x-api-key'));
+
+    expect(typeof value).toBe('string');
+    expect(value).not.toBe('**********');
+  });
+
+  it('builds session options from the flags, with emulator-sized waits', async () => {
+    const sandbox = await contextFor({ isSandbox: true, timeScale: 0, isAutoApproved: true });
+    const options = await withTarget(sandbox, async (target) => sessionOptions(sandbox, target));
+
+    expect(options).toMatchObject({
+      isAutoApproved: true, stateDir: sandbox.flags.stateDir, connection: { kind: 'sandbox' },
+    });
+    expect(options.tuning?.onlineDeadlineMs).toBeLessThan(10_000);
+  });
+
+  it('uses the Azure target as given, contacts nothing, and reads secrets from env', async () => {
+    const target = { subscriptionId: 's', resourceGroup: 'rg', workspaceName: 'ws' };
+    const env = { SHIR_DOCTOR_SECRET_RESTSERVICE_PASSWORD: 'env-secret-value' };
+    const context = await contextFor({ target }, env);
+
+    const result = await withTarget(context, async (opened) => ({
+      opened,
+      secret: await opened.secrets.resolve('RestService:/typeProperties/password'),
+      options: sessionOptions(context, opened),
+    }));
+
+    expect(result.opened.connection).toEqual({ kind: 'azure' });
+    expect(result.opened.target).toEqual(target);
+    expect(result.secret).toBe('env-secret-value');
+    expect(result.options.tuning).toBeUndefined();
+  });
+});
