@@ -385,9 +385,15 @@ function chooseRuntime(inventory: Inventory, ourName: string): RuntimeChoice {
 }
 
 function freeRuntimeName(inventory: Inventory, base: string): string {
+  return freeName(base, (name) => inventory.runtimes.some((runtime) => isNamed(runtime, name)));
+}
+
+/** `base`, else `base-2`, `base-3`… whichever is not taken. */
+function freeName(base: string, isTaken: (name: string) => boolean): string {
+  if (!isTaken(base)) return base;
   for (let index = 2; ; index += 1) {
     const name = `${base}-${index}`;
-    if (!inventory.runtimes.some((runtime) => isNamed(runtime, name))) return name;
+    if (!isTaken(name)) return name;
   }
 }
 
@@ -443,7 +449,7 @@ function reuseVm(vm: VmView): HostChoice {
 }
 
 function createHost(inventory: Inventory): HostChoice {
-  const vmName = findVm(inventory, DEFAULT_VM_NAME) ? `${DEFAULT_VM_NAME}-2` : DEFAULT_VM_NAME;
+  const vmName = freeName(DEFAULT_VM_NAME, (name) => findVm(inventory, name) !== undefined);
   const evidence = ['no reusable VM with a free runtime slot'];
   const names = networkNames(vmName);
   const create = (kind: PlanItem['kind'], name: string, detail: string): PlanItem =>
