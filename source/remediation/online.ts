@@ -79,7 +79,7 @@ export function notOnline(
     what: `The runtime on the VM did not come Online within ${Math.round(deadlineMs / 1000)} s: ` +
       `${state} (runtime ${runtimeName} is ${runtime?.state ?? 'unknown'}).`,
     why: whyNotOnline(node, findings, context.produced.installOutput),
-    fix: fixFor(node, findings),
+    fix: fixFor(node, findings, context.decisions.host.vmName),
     exitCode: ExitCode.applyFailed,
   });
 }
@@ -100,7 +100,7 @@ function whyNotOnline(
   return lines.join('\n');
 }
 
-function fixFor(node: NodeView | undefined, findings: Finding[]): string {
+function fixFor(node: NodeView | undefined, findings: Finding[], vmName: string): string {
   const ids = new Set(findings.map((finding) => finding.id));
   if (ids.has('runtime.node-service-bus-blocked')) {
     return 'Allow outbound 443 from the VM to *.servicebus.windows.net (NSG, firewall or ' +
@@ -111,8 +111,9 @@ function fixFor(node: NodeView | undefined, findings: Finding[]): string {
       'serviceUrls, then run shir-doctor verify.';
   }
   if (!node || node.status === 'NeedRegistration') {
-    return 'The registration never reached the service: read the script output above, check ' +
-      'the key was not regenerated meanwhile, then run shir-doctor again to reinstall.';
+    return 'The registration never reached the service: read the script output above and ' +
+      `check the key was not regenerated meanwhile; then uninstall Microsoft Integration ` +
+      `Runtime on ${vmName} and run shir-doctor again to install and register it afresh.`;
   }
   return 'Check DIAHostService on the VM (Restart-Service DIAHostService through Run Command), ' +
     'then run shir-doctor verify.';

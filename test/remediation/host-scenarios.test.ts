@@ -96,6 +96,18 @@ describe('F11: the script exits 0 but the node never registers', () => {
     expect(error?.why).toContain('stage=done status=ok');
     expect(fixture.context.produced.isNodeOnline).toBeUndefined();
   });
+
+  it('a rerun adds no second registration on the VM; it says how to start over', async () => {
+    fixture = await startHostFixture({ scenario: 'F11' });
+    fixture.context.tuning = { ...fixture.context.tuning, onlineDeadlineMs: 200 };
+    await fixture.runGraph('first');
+
+    const second = await fixture.runGraph('second');
+
+    const error = errorOf(second, 'install');
+    expect(error?.code).toBe('registration-lost');
+    expect(error?.fix).toContain('Uninstall Microsoft Integration Runtime on shirvm');
+  });
 });
 
 describe('F06: the VM already hosts another runtime', () => {

@@ -37,6 +37,7 @@ describe('notOnline', () => {
     expect(error.info.what).toContain('NeedRegistration');
     expect(error.info.why).toContain('stage=done status=ok');
     expect(error.info.fix).toMatch(/registration never reached the service/);
+    expect(error.info.fix).toContain('uninstall Microsoft Integration Runtime on shirvm');
   });
 
   it('F07: a Limited node without service bus gets the egress remedy', () => {
