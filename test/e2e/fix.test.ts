@@ -54,6 +54,31 @@ describe('fix in a real terminal', () => {
   }, TIMEOUT);
 });
 
+describe('declining in a real terminal', () => {
+  const tmux = new Tmux();
+
+  afterAll(() => tmux.killServer());
+
+  it('does not apply on Enter, and n declines with exit 6', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'shir-e2e-no-'));
+    stateDirs.push(stateDir);
+    const cli = [process.execPath, CLI, 'fix', '--sandbox', '--sandbox-reset', '--time-scale', '0',
+      '--state-dir', stateDir].map(shellQuote).join(' ');
+    await tmux.start('no', `env -u CI ${cli}; echo "[exit $?]"; sleep 600`);
+    await tmux.waitFor('no', /Apply this plan\? \[y\/n\]/);
+
+    // Had Enter approved, the n would arrive too late to matter and the run would exit 0.
+    await tmux.sendKeys('no', 'Enter');
+    await tmux.sendKeys('no', 'n');
+    const screen = await tmux.waitFor('no', /\[exit \d+\]/);
+    artefacts['declined screen'] = screen;
+
+    expect(screen).toContain('[exit 6]');
+    expect(screen).toContain('Plan not applied: nothing changed.');
+    expect(screen).not.toMatch(/^Steps$/m);
+  }, TIMEOUT);
+});
+
 describe('fix headless with --yes --json', () => {
   let stateDir = '';
 
