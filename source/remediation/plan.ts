@@ -189,7 +189,7 @@ interface Hosting {
 
 function chooseHosting(inventory: Inventory, target: Target, ourName: string): Hosting {
   const keeps = unusableRuntimeItems(inventory);
-  const reusable = findReusableRuntime(inventory, ourName);
+  const reusable = findReusableRuntime(inventory, target, ourName);
   if (reusable) return withKeeps(reuseRuntime(inventory, reusable), keeps);
   const repairable = findRepairableRuntime(inventory, target, ourName);
   if (repairable) return withKeeps(repairRuntime(repairable), keeps);
@@ -310,10 +310,12 @@ function repairRuntime({ runtime, node, vm }: Repairable): Hosting {
 function findOnlineNodeWithEgress(
   inventory: Inventory,
   runtime: RuntimeView,
+  vmName?: string,
 ): NodeView | undefined {
   return runtime.nodes.find((node) => {
     if (!isNodeHealthy(node)) return false;
     const vm = vmOfNode(inventory, node);
+    if (vmName && vm?.name.toLowerCase() !== vmName.toLowerCase()) return false;
     return vm !== undefined && vm.hasEgress !== false;
   });
 }
@@ -323,14 +325,21 @@ interface Reusable {
   node: NodeView;
 }
 
-/** A healthy, unshared runtime with an Online node on a VM with egress; ours first. */
-function findReusableRuntime(inventory: Inventory, ourName: string): Reusable | undefined {
+/**
+ * A healthy, unshared runtime with an Online node on a VM with egress; ours first. With
+ * --vm-name, only a node on that VM counts.
+ */
+function findReusableRuntime(
+  inventory: Inventory,
+  target: Target,
+  ourName: string,
+): Reusable | undefined {
   const candidates = inventory.runtimes
     .filter((runtime) => runtime.type === 'SelfHosted' && !runtime.isShared)
     .filter(isRuntimeHealthy)
     .sort((a, b) => Number(isNamed(b, ourName)) - Number(isNamed(a, ourName)));
   for (const runtime of candidates) {
-    const node = findOnlineNodeWithEgress(inventory, runtime);
+    const node = findOnlineNodeWithEgress(inventory, runtime, target.vmName);
     if (node) return { runtime, node };
   }
   return undefined;

@@ -129,6 +129,18 @@ describe('makePlan', () => {
     expect(find(plan.items, 'linked-service', 'RestService')?.detail).toContain('-> team-shir');
   });
 
+  it('honours --vm-name over a healthy runtime elsewhere', () => {
+    const withShir = inventory({
+      runtimes: [shir('team-shir', [node('node1', 'Online', 'hostvm')])],
+      vms: [vm('hostvm'), vm('myvm')],
+    });
+
+    const { decisions } = makePlan(withShir, { ...target, vmName: 'myvm' });
+
+    expect(decisions.host.vmName).toBe('myvm');
+    expect(decisions.runtimeName).toBe('shir-doctor-ir');
+  });
+
   it('never reuses a shared runtime and says why (F05)', () => {
     const shared = inventory({
       runtimes: [shir('shared-ir', [node('n', 'Online', 'hostvm')], { isShared: true })],
