@@ -207,6 +207,7 @@ async function rewireOne(
   const original = propertiesOf(JSON.parse(backup.text) as JsonObject);
   const slots = connectViaSlots(context, item, original);
   const runtimeName = context.decisions.runtimeName;
+  if (slots.length === 0) return 'nothing to change';
 
   const current = await read(artifacts, item);
   if (current.etag !== backup.etag) {
