@@ -45,13 +45,19 @@ function Protect-Text([string] $Text) {
   return $masked
 }
 
+function Write-Line([string] $Text) {
+  # Straight to stdout, not the pipeline: a function's pipeline output is its return value, so
+  # a Write-Output here would corrupt what Get-Installer and Test-ExistingRuntime return.
+  [Console]::Out.WriteLine($Text)
+}
+
 function Write-Stage([string] $Stage, [string] $Status, [hashtable] $Fields = @{}) {
   $parts = @("SHIR-DOCTOR", "stage=$Stage", "status=$Status")
   foreach ($name in ($Fields.Keys | Sort-Object)) {
     $value = (Protect-Text ([string] $Fields[$name])) -replace '\s+', '_'
     $parts += "$name=$value"
   }
-  Write-Output ($parts -join ' ')
+  Write-Line ($parts -join ' ')
 }
 
 function Stop-Install([string] $Stage, [int] $Code, [string] $Reason, [hashtable] $Fields = @{}) {
@@ -91,15 +97,16 @@ function Get-Dmgcmd {
 }
 
 function Test-ExistingRuntime {
-  # One machine hosts one runtime. An installed runtime whose service is registered (it has a
-  # node identity in its configuration) belongs to some integration runtime already; shir-doctor
-  # inspects the VM before calling this script and skips it for its own node, so any
-  # registration found here belongs to another runtime.
+  # One machine hosts one runtime. shir-doctor inspects the VM before calling this script and
+  # skips it when the node is already its own, so a registration found here belongs to another
+  # runtime. Whether the installed runtime is registered is read, best effort, from the values
+  # its configuration key holds once a node identity exists. Returns $true when the runtime is
+  # installed (and unregistered), so the download and MSI can be skipped.
   $dmgcmd = Get-Dmgcmd
   $service = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
   if (-not $dmgcmd -or -not $service) {
     Write-Stage 'existing' 'ok' @{ installed = 'no' }
-    return
+    return $false
   }
   $config = Get-ItemProperty $ConfigKey -ErrorAction SilentlyContinue
   $isRegistered = $false
@@ -111,6 +118,7 @@ function Test-ExistingRuntime {
     Stop-Install 'existing' $Exit.RegisteredElsewhere 'runtime-already-registered'
   }
   Write-Stage 'existing' 'ok' @{ installed = 'yes'; registered = 'no' }
+  return $true
 }
 
 function Get-Installer {
@@ -158,7 +166,7 @@ function Invoke-Dmgcmd([string] $Dmgcmd, [string[]] $Arguments, [string] $Stage,
   $output = & $Dmgcmd @Arguments 2>&1 | Out-String
   $code = $LASTEXITCODE
   $clean = Protect-Text $output
-  if ($clean.Trim()) { Write-Output $clean.Trim() }
+  if ($clean.Trim()) { Write-Line $clean.Trim() }
   if ($code -ne 0) { Stop-Install $Stage $FailCode 'dmgcmd' @{ dmgcmdExit = "$code" } }
 }
 
@@ -218,13 +226,17 @@ function Confirm-Service {
 try {
   Test-Parameters
   Test-Prerequisites
-  Test-ExistingRuntime
-  $installer = Get-Installer
-  Test-Installer $installer
-  Install-Runtime $installer
+  $isInstalled = Test-ExistingRuntime
+  if ($isInstalled) {
+    Write-Stage 'msi' 'ok' @{ skipped = 'already-installed' }
+  } else {
+    $installer = Get-Installer
+    Test-Installer $installer
+    Install-Runtime $installer
+    Remove-Item $installer -Force -ErrorAction SilentlyContinue
+  }
   Register-Node
   Confirm-Service
-  Remove-Item $installer -Force -ErrorAction SilentlyContinue
   Write-Stage 'done' 'ok' @{ node = $NodeName }
   exit $Exit.Ok
 } catch {
