@@ -158,6 +158,13 @@ describe('install-shir.ps1', () => {
     expect(text).toContain("'-RegisterNewNode', $AuthKey, $NodeName");
   });
 
+  it('writes stage lines to stdout directly, never into a function\'s return value', async () => {
+    const text = await readFile(path, 'utf8');
+
+    expect(text).toContain('[Console]::Out.WriteLine');
+    expect(text.split('\n').filter((line) => /^\s*Write-Output\b/.test(line))).toEqual([]);
+  });
+
   it('checks the signature, runs msiexec quietly and confirms the service', async () => {
     const text = await readFile(path, 'utf8');
 
