@@ -58,7 +58,7 @@ function Test-Tls([string] $HostName, [int] $Port) {
 }
 
 function Test-ViaProxy([string] $HostName, [int] $Port, [string] $Proxy) {
-  # Any HTTP answer (even 404) proves the proxy carried the TLS connection to the host.
+  # An HTTP answer from the host (even 404) proves the proxy carried the connection to it.
   $scheme = if ($Port -eq 80) { 'http' } else { 'https' }
   try {
     $request = [Net.HttpWebRequest]::Create("${scheme}://${HostName}:${Port}/")
@@ -71,7 +71,16 @@ function Test-ViaProxy([string] $HostName, [int] $Port, [string] $Proxy) {
     return 'ok'
   } catch [Net.WebException] {
     $status = $_.Exception.Status
-    if ($_.Exception.Response) { return 'ok' }
+    $response = $_.Exception.Response
+    if ($response) {
+      # 407: the proxy wants other credentials; 502-504: the proxy could not reach the host.
+      # Any other answer came from the host itself, so the path works.
+      $code = [int] $response.StatusCode
+      $response.Close()
+      if ($code -eq 407) { return 'proxy-required' }
+      if ($code -ge 502 -and $code -le 504) { return 'tcp-failed' }
+      return 'ok'
+    }
     if ($status -eq 'NameResolutionFailure' -or $status -eq 'ProxyNameResolutionFailure') { return 'dns-failed' }
     if ($status -eq 'SecureChannelFailure' -or $status -eq 'TrustFailure') { return 'tls-failed' }
     return 'tcp-failed'
