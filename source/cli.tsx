@@ -31,8 +31,9 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 main(process.argv.slice(2)).then(exit, (error: unknown) => {
-  process.stderr.write(`error: ${describeCrash(error).what}\n`);
-  exit(ExitCode.internal);
+  const info = describeCrash(error);
+  process.stderr.write(`${errorLines(info).join('\n')}\n`);
+  exit(info.exitCode);
 });
 
 async function main(argv: string[]): Promise<number> {
@@ -59,7 +60,7 @@ function parseOrReport(argv: string[]): CommandLine | number {
     return parseCommandLine(argv);
   } catch (error) {
     const info = describeCrash(error);
-    process.stderr.write(`error: ${info.what}\nfix: ${info.fix}\n${HELP_HINT}\n`);
+    process.stderr.write(`${[...errorLines(info), HELP_HINT].join('\n')}\n`);
 
     return info.exitCode;
   }
@@ -153,6 +154,13 @@ function describeCrash(error: unknown): ErrorInfo {
     fix: 'This is a bug in shir-doctor: report it with the session log from --state-dir.',
     exitCode: ExitCode.internal,
   };
+}
+
+/** An error for stderr outside any presenter, the fix last. */
+function errorLines(info: ErrorInfo): string[] {
+  const why = info.why === undefined ? [] : [`why: ${info.why}`];
+
+  return [`error: ${info.what}`, ...why, `fix: ${info.fix}`];
 }
 
 function readVersion(): string {

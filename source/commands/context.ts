@@ -7,11 +7,14 @@
  */
 import { join } from 'node:path';
 import type { Connection } from '../azure/types.js';
+import { DoctorError, ExitCode, isDoctorError } from '../engine/errors.js';
+import { redact } from '../engine/redact.js';
 import type { CommandName } from '../engine/events.js';
 import type { Target } from '../engine/types.js';
 import type { InfrastructureTuning, SecretSource } from '../remediation/context.js';
 import { sandboxTuning } from '../remediation/resources.js';
 import type { SessionOptions } from '../remediation/session.js';
+import type { SandboxHandle } from '../sandbox/api.js';
 import type { Presenter } from '../ui/presenter.js';
 import type { SessionFlags } from './args.js';
 import { azureSecrets, tableSecrets } from './secrets.js';
@@ -65,14 +68,40 @@ export function sessionOptions(context: CommandContext, opened: OpenedTarget): S
   };
 }
 
-async function openSandbox(flags: SessionFlags): Promise<OpenedTarget> {
+/** What starting the emulator needs from the command line. */
+export interface EmulatorFlags {
+  stateDir: string;
+  scenario?: string;
+  isSandboxReset: boolean;
+  timeScale?: number;
+}
+
+/** Starts the emulator under `<state-dir>/sandbox`; a failure says which flag to check. */
+export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle> {
   const { startSandbox } = await import('../sandbox/index.js');
-  const sandbox = await startSandbox({
-    stateDir: join(flags.stateDir, 'sandbox'),
-    reset: flags.isSandboxReset,
-    scenario: flags.scenario,
-    timeScale: flags.timeScale,
-  });
+  try {
+    return await startSandbox({
+      stateDir: join(flags.stateDir, 'sandbox'),
+      reset: flags.isSandboxReset,
+      scenario: flags.scenario,
+      timeScale: flags.timeScale,
+    });
+  } catch (error) {
+    if (isDoctorError(error)) throw error;
+
+    throw new DoctorError({
+      code: 'sandbox-start-failed',
+      what: 'The sandbox could not start.',
+      why: redact(error instanceof Error ? error.message : String(error)),
+      fix: 'Check --scenario (a file or F01..F20) and --state-dir; add --sandbox-reset to ' +
+        'start again from the scenario.',
+      exitCode: ExitCode.internal,
+    });
+  }
+}
+
+async function openSandbox(flags: SessionFlags): Promise<OpenedTarget> {
+  const sandbox = await startEmulator(flags);
   const { subscriptionId, resourceGroup, workspaceName } = sandbox.target;
 
   return {

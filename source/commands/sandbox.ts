@@ -2,9 +2,9 @@
  * `shir-doctor sandbox serve`: runs the embedded Azure emulator on 127.0.0.1 until Ctrl-C and
  * prints what a client needs to reach it (base URL, CA, service principal) as env lines.
  */
-import { join } from 'node:path';
 import type { TextSink } from '../ui/presenter.js';
 import type { ServeFlags } from './args.js';
+import { startEmulator } from './context.js';
 
 /** What `sandbox serve` needs from the CLI. */
 export interface ServeContext {
@@ -15,13 +15,7 @@ export interface ServeContext {
 }
 
 export async function serve(context: ServeContext): Promise<number> {
-  const { startSandbox } = await import('../sandbox/index.js');
-  const sandbox = await startSandbox({
-    stateDir: join(context.flags.stateDir, 'sandbox'),
-    scenario: context.flags.scenario,
-    reset: context.flags.isSandboxReset,
-    timeScale: context.flags.timeScale,
-  });
+  const sandbox = await startEmulator(context.flags);
   context.out.write(`${describeSandbox(sandbox).join('\n')}\n`);
 
   await untilAborted(context.signal);
