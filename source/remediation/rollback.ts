@@ -251,9 +251,10 @@ async function deleteCreated(
       kind: change?.change.kind ?? 'virtual-machine', name: change?.change.name ?? resourceId,
       resourceId });
     try {
-      await deleteResource(session.clients, artifacts, resourceId);
-      await session.journal.conclude(intentId, { isOk: true });
-      deleted.push(change?.change.name ?? resourceId);
+      const isDeleted = await deleteResource(session.clients, artifacts, resourceId);
+      await session.journal.conclude(intentId, isDeleted ? { isOk: true }
+        : { isOk: false, error: 'left in place: deleted with its parent, or an unknown type' });
+      if (isDeleted) deleted.push(change?.change.name ?? resourceId);
     } catch (error) {
       await session.journal.conclude(intentId, { isOk: false, error: String(error) });
       throw toDoctorError(error, { operation: 'delete a created resource', resource: resourceId });
@@ -264,15 +265,18 @@ async function deleteCreated(
 
 const POLL = { updateIntervalInMs: 500 };
 
-/** Deletes one resource by its ARM id (or dev-endpoint URL for a pipeline). */
+/**
+ * Deletes one resource by its ARM id (or dev-endpoint URL for a pipeline). Returns false for
+ * what it leaves in place: a subnet (it goes with its network) or a type it does not know.
+ */
 async function deleteResource(
   clients: AzureClients,
   artifacts: ArtifactsClient,
   resourceId: string,
-): Promise<void> {
+): Promise<boolean> {
   if (/^https?:/i.test(resourceId)) {
     await deletePipeline(artifacts, resourceId.split('/').pop() ?? '');
-    return;
+    return true;
   }
   const { resourceGroup: rg, name, parentName } = parseArmId(resourceId);
   const type = resourceId.toLowerCase();
@@ -283,8 +287,9 @@ async function deleteResource(
   } else if (type.includes('/integrationruntimes/')) {
     await deleteRuntimePart(clients, resourceId);
   } else {
-    await deleteNetworkResource(clients, type, rg, name);
+    return deleteNetworkResource(clients, type, rg, name);
   }
+  return true;
 }
 
 async function deleteRuntimePart(clients: AzureClients, resourceId: string): Promise<void> {
@@ -306,12 +311,12 @@ async function deleteNetworkResource(
   type: string,
   rg: string,
   name: string,
-): Promise<void> {
+): Promise<boolean> {
   const network = clients.network;
   if (type.includes('/networkinterfaces/')) {
     await network.networkInterfaces.beginDeleteAndWait(rg, name, POLL);
   } else if (type.includes('/subnets/')) {
-    return; // goes with its virtual network
+    return false;
   } else if (type.includes('/virtualnetworks/')) {
     await network.virtualNetworks.beginDeleteAndWait(rg, name, POLL);
   } else if (type.includes('/networksecuritygroups/')) {
@@ -320,7 +325,10 @@ async function deleteNetworkResource(
     await network.natGateways.beginDeleteAndWait(rg, name, POLL);
   } else if (type.includes('/publicipaddresses/')) {
     await network.publicIPAddresses.beginDeleteAndWait(rg, name, POLL);
+  } else {
+    return false;
   }
+  return true;
 }
 
 // ---- summary and errors ----------------------------------------------------------------------
