@@ -16,6 +16,9 @@ import { DROP_CONNECTION } from './server.js';
 import type { DevArtifact, DevWorkspace, PipelineRunState, World } from './world.js';
 import { newEtag } from './world.js';
 
+/** Operation results kept for late pollers, per workspace. */
+const KEEP_OPERATIONS = 200;
+
 /** The mask the service shows instead of a secret. */
 export const SECRET_MASK = '**********';
 
@@ -172,7 +175,9 @@ function deleteArtifact(deps: DevDeps, ctx: Ctx, ws: ArmResource, kind: Artifact
 function accepted(deps: DevDeps, ctx: Ctx, ws: ArmResource,
   op: { kind: ArtifactKind; name: string; polls: number }): Reply {
   const id = guid();
-  deps.world.dev(ws.name).operations[id] = op;
+  const ops = deps.world.dev(ws.name).operations;
+  ops[id] = op;
+  for (const old of Object.keys(ops).slice(0, -KEEP_OPERATIONS)) delete ops[old];
   deps.world.save();
   const version = ctx.query.get('api-version') ?? '2020-12-01';
   return { status: 202, headers: {

@@ -23,6 +23,9 @@ export interface OperationStart {
 
 type EffectHandler = (effect: OperationEffect) => void;
 
+/** Finished operations kept for late pollers. */
+const KEEP_OPERATIONS = 300;
+
 /** Starts, settles and serves ARM operations. */
 export class Operations {
   private readonly effectHandlers = new Map<string, EffectHandler>();
@@ -76,7 +79,7 @@ export class Operations {
 
   /** Applies the effects of every operation whose time has come. Returns true on changes. */
   settle(): boolean {
-    let changed = false;
+    let changed = this.prune();
     for (const op of Object.values(this.world.state.operations)) {
       if (op.applied || Date.now() < op.doneAt) continue;
       op.applied = true;
@@ -84,6 +87,16 @@ export class Operations {
       changed = true;
     }
     return changed;
+  }
+
+  /** Forgets the oldest finished operations beyond KEEP_OPERATIONS, so the world stays small. */
+  private prune(): boolean {
+    const ops = this.world.state.operations;
+    const finished = Object.values(ops).filter((op) => op.applied)
+      .sort((a, b) => a.doneAt - b.doneAt);
+    const excess = finished.length - KEEP_OPERATIONS;
+    for (const op of finished.slice(0, Math.max(0, excess))) delete ops[op.id];
+    return excess > 0;
   }
 
   /** Serves the status and monitor URLs. */

@@ -62,3 +62,21 @@ describe('persisted world', () => {
     await sb.close();
   });
 });
+
+describe('operation bookkeeping', () => {
+  it('forgets the oldest finished operations so the world file stays small', async () => {
+    const { World } = await import('../../source/sandbox/world.js');
+    const { Operations } = await import('../../source/sandbox/operations.js');
+    const world = new World(tempState(), loadScenario('F01'), true);
+    const ops = new Operations(world, 0);
+    const first = ops.start({ subscriptionId: 's', provider: 'p', durationMs: 0,
+      effect: { kind: 'none' } });
+    for (let n = 0; n < 320; n++) {
+      ops.start({ subscriptionId: 's', provider: 'p', durationMs: 0, effect: { kind: 'none' } });
+    }
+    ops.settle();
+    ops.settle();
+    expect(Object.keys(world.state.operations).length).toBe(300);
+    expect(world.state.operations[first.id]).toBeUndefined();
+  });
+});
