@@ -12,7 +12,7 @@
  * before install so a VM that cannot reach the service is found before anything is installed.
  */
 import { randomInt } from 'node:crypto';
-import type { VirtualMachine } from '@azure/arm-compute';
+import type { VirtualMachine, VirtualMachineInstanceView } from '@azure/arm-compute';
 
 import type { AzureClients } from '../azure/types.js';
 import { DoctorError, ExitCode } from '../engine/errors.js';
@@ -97,7 +97,7 @@ async function runVm(context: FixContext, io: StepIO): Promise<StepOutcome> {
   return { status: 'succeeded', summary: `Created ${vm.name} (${NEW_VM.size}), no public IP` };
 }
 
-function useExistingVm(context: FixContext, vm: VirtualMachine): StepOutcome {
+async function useExistingVm(context: FixContext, vm: VirtualMachine): Promise<StepOutcome> {
   const osType = vm.storageProfile?.osDisk?.osType;
   if (osType && osType.toLowerCase() !== 'windows') {
     throw new DoctorError({
@@ -107,8 +107,52 @@ function useExistingVm(context: FixContext, vm: VirtualMachine): StepOutcome {
       exitCode: ExitCode.blocked,
     });
   }
+
+  const view = await context.clients.compute.virtualMachines
+    .instanceView(context.target.resourceGroup, vm.name ?? '')
+    .catch((error: unknown) => {
+      throw asDoctorError(error, 'read the state of the virtual machine', vm.name);
+    });
+  const problem = readinessProblem(vm.name ?? '', view);
+  if (problem) throw problem;
+
   context.produced.vmId = vm.id;
   return { status: 'succeeded', summary: `Using VM ${vm.name} (${vm.location})` };
+}
+
+/**
+ * Run Command needs a running VM whose guest agent is Ready; says what is wrong, or undefined.
+ * A view without statuses (some API versions) is given the benefit of the doubt.
+ */
+export function readinessProblem(
+  vmName: string,
+  view: VirtualMachineInstanceView,
+): DoctorError | undefined {
+  const codes = (view.statuses ?? []).map((status) => status.code ?? '');
+  const power = codes.find((code) => code.startsWith('PowerState/'));
+  if (power && power !== 'PowerState/running') {
+    return new DoctorError({
+      code: 'vm-not-running',
+      what: `VM ${vmName} is not running (${power.slice('PowerState/'.length)}).`,
+      why: 'The runtime is installed through Run Command, which needs the VM running.',
+      fix: `Start the VM (az vm start --name ${vmName} --resource-group <group>), then run ` +
+        'shir-doctor again.',
+      exitCode: ExitCode.blocked,
+    });
+  }
+
+  const agent = view.vmAgent?.statuses?.[0]?.displayStatus;
+  if (agent && agent !== 'Ready') {
+    return new DoctorError({
+      code: 'vm-agent-not-ready',
+      what: `The VM agent on ${vmName} is ${agent}, not Ready.`,
+      why: 'Run Command talks to the VM through its agent.',
+      fix: 'Restart the VM or repair its Azure VM agent (portal: VM > Help > Reset), then run ' +
+        'shir-doctor again.',
+      exitCode: ExitCode.blocked,
+    });
+  }
+  return undefined;
 }
 
 function vmNotFound(target: Target, vmName: string): DoctorError {

@@ -10,6 +10,7 @@ import {
   computerNameOf,
   generatePassword,
   infrastructureSteps,
+  readinessProblem,
 } from '../../source/remediation/host.js';
 import { egressFacts, hasEgress, networkNames } from '../../source/remediation/network.js';
 import { parseArmId, sandboxTuning } from '../../source/remediation/resources.js';
@@ -136,5 +137,30 @@ describe('sandboxTuning', () => {
       installRetryDelaysMs: [0, 0, 0] });
     expect(sandboxTuning(1)).toEqual({ onlineDeadlineMs: 30_000, pollIntervalMs: 500,
       installRetryDelaysMs: [1_000, 2_000, 4_000] });
+  });
+});
+
+describe('readinessProblem', () => {
+  const running = { code: 'PowerState/running' };
+  const ready = { vmAgent: { statuses: [{ displayStatus: 'Ready' }] } };
+
+  it('accepts a running VM with a Ready agent', () => {
+    expect(readinessProblem('vm1', { statuses: [running], ...ready })).toBeUndefined();
+  });
+
+  it('says to start a deallocated VM', () => {
+    const problem = readinessProblem('vm1', { statuses: [{ code: 'PowerState/deallocated' }],
+      ...ready });
+
+    expect(problem?.info.code).toBe('vm-not-running');
+    expect(problem?.info.what).toContain('deallocated');
+    expect(problem?.info.fix).toContain('az vm start --name vm1');
+  });
+
+  it('says to repair an agent that is not Ready', () => {
+    const problem = readinessProblem('vm1', { statuses: [running],
+      vmAgent: { statuses: [{ displayStatus: 'Not Ready' }] } });
+
+    expect(problem?.info.code).toBe('vm-agent-not-ready');
   });
 });
