@@ -231,6 +231,10 @@ function downloadFailure(world: World, vm: ArmResource, script: string, params: 
   if (result === 'dns-failed') {
     return { reason: 'network', detail: `The remote name could not be resolved: '${host}'` };
   }
+  if (result === 'tls-failed') {
+    return { reason: 'tls', detail: 'The underlying connection was closed: Could not ' +
+      'establish trust relationship for the SSL/TLS secure channel.' };
+  }
   return { reason: 'network', detail: 'Unable to connect to the remote server' };
 }
 

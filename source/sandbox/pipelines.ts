@@ -154,6 +154,12 @@ export class Pipelines implements PipelineRunner {
     const reach = reachHost(this.world, node.vmId, host, proxyUrl);
     if (reach === 'ok') return undefined;
     if (reach === 'dns-failed') return dnsFailure(url, host);
+    if (reach === 'tls-failed') {
+      return { code: '2108', message: `Error calling the endpoint '${url}'. Response status ` +
+        "code: 'NA - Unknown'. More details: Exception message: 'The SSL connection could not " +
+        "be established: the remote certificate is invalid according to the validation " +
+        "procedure.'. Request didn't reach the server from the client." };
+    }
     if (reach === 'proxy-required') {
       return { code: '2108', message: `Error calling the endpoint '${url}'. Response status ` +
         "code: '407 ProxyAuthenticationRequired'. The node's outbound traffic must go through " +

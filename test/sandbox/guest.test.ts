@@ -246,6 +246,13 @@ describe('probe script', () => {
       ['nowhere.example', 'dns-failed']]);
   });
 
+  it('F07b: reports tls-failed for a host behind TLS inspection', async () => {
+    const t = await setup('F07b');
+    await createVm(t.sb, t.c, 'vm-a');
+    const res = await t.run('vm-a', 'probe', PROBE, { Hosts: hosts });
+    expect(res.lines.map((l) => l.result)).toEqual(['tls-failed', 'ok', 'dns-failed']);
+  });
+
   it('F19: reports proxy-required without ProxyUrl', async () => {
     const t = await setup('F19');
     await createVm(t.sb, t.c, 'vm-a');
