@@ -63,6 +63,14 @@ describe('pipelines and DEP', () => {
     expect(run.status).toBe('Succeeded');
   });
 
+  it('F07b: a call through the SHIR fails on TLS inspection', async () => {
+    sb = await start({ scenario: 'F07b' });
+    await provisionShir(sb, clients(sb));
+    const { run } = await runPipelineOn(sb, 'CallPartnerApi', 'ir-e2e');
+    expect(run.status).toBe('Failed');
+    expect(run.message).toMatch(/SSL connection could not be established/);
+  });
+
   it('refuses a Web activity whose SHIR has no online node', async () => {
     sb = await start({ scenario: 'F14' });
     const { run } = await runPipelineOn(sb, 'CallPartnerApi', 'shir-etl');
