@@ -322,6 +322,7 @@ async function deleteNetworkResource(
   } else if (type.includes('/networksecuritygroups/')) {
     await network.networkSecurityGroups.beginDeleteAndWait(rg, name, POLL);
   } else if (type.includes('/natgateways/')) {
+    await detachNatGateway(clients, rg, name);
     await network.natGateways.beginDeleteAndWait(rg, name, POLL);
   } else if (type.includes('/publicipaddresses/')) {
     await network.publicIPAddresses.beginDeleteAndWait(rg, name, POLL);
@@ -329,6 +330,24 @@ async function deleteNetworkResource(
     return false;
   }
   return true;
+}
+
+/**
+ * A NAT gateway shir-doctor attached to an existing subnet (F17) must be detached before it can
+ * be deleted: the subnet goes back to having none, as it was before the session.
+ */
+async function detachNatGateway(clients: AzureClients, rg: string, name: string): Promise<void> {
+  const network = clients.network;
+  const gateway = await network.natGateways.get(rg, name);
+  for (const reference of gateway.subnets ?? []) {
+    if (!reference.id) continue;
+    const parts = parseArmId(reference.id);
+    const vnet = parts.parentName ?? '';
+    const subnet = await network.subnets.get(parts.resourceGroup, vnet, parts.name);
+    if (subnet.natGateway?.id?.toLowerCase() !== gateway.id?.toLowerCase()) continue;
+    await network.subnets.beginCreateOrUpdateAndWait(parts.resourceGroup, vnet, parts.name,
+      { ...subnet, natGateway: undefined }, POLL);
+  }
 }
 
 // ---- summary and errors ----------------------------------------------------------------------

@@ -95,6 +95,26 @@ describe('rollback against the emulator', () => {
     expect(again.summary.headline).toContain('Nothing to roll back');
   }, 60_000);
 
+  it('detaches the NAT gateway it added to an existing subnet before deleting it (F17)',
+    async () => {
+      await box.cleanup();
+      box = await startTestSandbox({ scenario: 'F17' });
+      const withVm = (extra: Partial<SessionOptions> = {}) =>
+        options(box, { target: { ...box.target, vmName: 'vm-etl-01' }, ...extra });
+      expect((await runFix(withVm(), ui())).exitCode).toBe(0);
+      const { subscriptionId, resourceGroup } = box.target;
+      const subnetId = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}` +
+        '/providers/Microsoft.Network/virtualNetworks/vnet-etl/subnets/snet-etl';
+      expect((box.sandbox.peek(subnetId) as any).properties.natGateway).toBeDefined();
+
+      const result = await runRollback(withVm({ deleteCreated: true }), ui());
+
+      expect(result.summary.error).toBeUndefined();
+      expect(result.exitCode).toBe(0);
+      expect((box.sandbox.peek(subnetId) as any).properties.natGateway).toBeUndefined();
+      expect(result.summary.changes.deleted).toContain('nat-gateway vm-etl-01-natgw');
+    }, 60_000);
+
   it('refuses an unknown --session', async () => {
     const result = await runRollback(options(box, { sessionId: 'nope' }), ui());
 
