@@ -111,7 +111,6 @@ interface Ensured<T> {
 
 /** Looks a resource up; creates it (journaled) when absent. Says which happened. */
 async function ensure<T>(
-  context: FixContext,
   io: StepIO,
   item: Ensured<T>,
 ): Promise<{ resource: T; isNew: boolean }> {
@@ -151,6 +150,7 @@ async function createNetwork(context: FixContext, io: StepIO): Promise<StepOutco
   };
 }
 
+/** A resource that exists now, and whether this run created it. */
 interface Made {
   id: string;
   isNew: boolean;
@@ -164,7 +164,7 @@ async function ensurePublicIp(
 ): Promise<Made> {
   const { network } = context.clients;
   const { resourceGroup } = context.target;
-  const { resource, isNew } = await ensure(context, io, {
+  const { resource, isNew } = await ensure(io, {
     kind: 'public-ip',
     name,
     resourceId: armId(context, 'Microsoft.Network', `publicIPAddresses/${name}`),
@@ -189,7 +189,7 @@ async function ensureNatGateway(
 ): Promise<Made> {
   const { network } = context.clients;
   const { resourceGroup } = context.target;
-  const { resource, isNew } = await ensure(context, io, {
+  const { resource, isNew } = await ensure(io, {
     kind: 'nat-gateway',
     name,
     resourceId: armId(context, 'Microsoft.Network', `natGateways/${name}`),
@@ -208,7 +208,7 @@ async function ensureNatGateway(
 async function ensureSecurityGroup(context: FixContext, io: StepIO, name: string): Promise<Made> {
   const { network } = context.clients;
   const { resourceGroup } = context.target;
-  const { resource, isNew } = await ensure(context, io, {
+  const { resource, isNew } = await ensure(io, {
     kind: 'network-security-group',
     name,
     resourceId: armId(context, 'Microsoft.Network', `networkSecurityGroups/${name}`),
@@ -233,7 +233,7 @@ async function ensureVirtualNetwork(
   const { network } = context.clients;
   const { resourceGroup } = context.target;
   const name = names.virtualNetwork;
-  const { resource, isNew } = await ensure(context, io, {
+  const { resource, isNew } = await ensure(io, {
     kind: 'virtual-network',
     name,
     resourceId: armId(context, 'Microsoft.Network', `virtualNetworks/${name}`),
