@@ -2,8 +2,9 @@
  * How a VM in the world reaches the internet, decided from its network resources the way Azure
  * does: a Standard public IP on its NIC, or a NAT gateway on its subnet, or the subnet's default
  * outbound access; an NSG rule that denies outbound 443 before any allow blocks all of them.
- * Then, per host: the scenario's proxy, blocked and TLS-inspected hosts, Microsoft's hosts (always
- * resolvable), the scenario's `internet` hosts, and DNS failure for anything else.
+ * Then, per host: the scenario's proxy, unresolvable, blocked and TLS-inspected hosts,
+ * Microsoft's hosts (always resolvable), the scenario's `internet` hosts, and DNS failure for
+ * anything else.
  */
 import type { ProbeResult } from '../wire/guest.js';
 import { idKey } from './http.js';
@@ -61,6 +62,7 @@ export function reachHost(world: World, vmId: string | undefined, host: string,
   }
   const net = world.scenario.network ?? {};
   if (net.proxyRequired && !proxyUrl) return 'proxy-required';
+  if ((net.unresolvableHosts ?? []).some((p) => hostMatches(p, host))) return 'dns-failed';
   if ((net.blockedHosts ?? []).some((p) => hostMatches(p, host))) return 'tcp-failed';
   if ((net.tlsInspectedHosts ?? []).some((p) => hostMatches(p, host))) return 'tls-failed';
   if (MICROSOFT_HOSTS.test(host)) return 'ok';

@@ -21,7 +21,7 @@
  * - `internet`: `{ "<host>": {latencyMs?, status?} }`: external hosts that exist; they resolve to
  *   the sandbox's local partner API. Any other non-Microsoft host fails as a DNS error.
  * - `network`: `{proxyRequired?, blockedHosts?: ["*.servicebus.windows.net"],
- *   tlsInspectedHosts?: [...]}`: what a VM's outbound path enforces.
+ *   tlsInspectedHosts?, unresolvableHosts?}`: what a VM's outbound path enforces.
  * - `faults`: fault rules (see faults.ts) active from the start; `throttle`: `{writes,
  *   windowMs, retryAfter?}`, a write-rate limit answered with 429 (see faults.ts).
  * - `extends`: another scenario id (`F01`) this one varies. Its content is merged in: resources
@@ -100,6 +100,8 @@ export interface NetworkSeed {
   blockedHosts?: string[];
   /** Host patterns whose TLS a firewall intercepts with a certificate VMs do not trust. */
   tlsInspectedHosts?: string[];
+  /** Host patterns the VMs' DNS server cannot resolve. */
+  unresolvableHosts?: string[];
 }
 
 /** An external host of the simulated internet. */

@@ -253,6 +253,13 @@ describe('probe script', () => {
     expect(res.lines.map((l) => l.result)).toEqual(['tls-failed', 'ok', 'dns-failed']);
   });
 
+  it('F19b: reports dns-failed for a host the VM cannot resolve', async () => {
+    const t = await setup('F19b');
+    await createVm(t.sb, t.c, 'vm-a');
+    const res = await t.run('vm-a', 'probe', PROBE, { Hosts: hosts });
+    expect(res.lines.map((l) => l.result)).toEqual(['dns-failed', 'ok', 'dns-failed']);
+  });
+
   it('F19: reports proxy-required without ProxyUrl', async () => {
     const t = await setup('F19');
     await createVm(t.sb, t.c, 'vm-a');
