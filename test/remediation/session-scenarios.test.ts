@@ -7,7 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import type { PlanItem } from '../../source/engine/types.js';
-import { runFix, runVerify, type SessionOptions } from '../../source/remediation/session.js';
+import {
+  runFix,
+  runRollback,
+  runVerify,
+  type SessionOptions,
+} from '../../source/remediation/session.js';
 import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
 
 function recordingUI(): SessionUI & { events: EventInput[] } {
@@ -101,6 +106,26 @@ describe('fix on the field scenarios', () => {
       e.name === 'Runtime version and auto-update');
     expect(version?.type === 'check' && version.isPassing).toBe(false);
   }, 60_000);
+
+  it('F16: keeps both stored secrets, parameters and annotations byte for byte, and rolls back',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F16' });
+      const path = `/dev/${box.target.workspaceName}/linkedservices/PartnerFiles`;
+      const original = structuredClone((box.sandbox.peek(path) as any).properties);
+
+      expect((await runFix(options(box), recordingUI())).exitCode).toBe(0);
+
+      const after = (box.sandbox.peek(path) as any).properties;
+      expect(after.connectVia.referenceName).toBe('shir-doctor-ir');
+      expect(JSON.stringify(after.typeProperties)).toBe(JSON.stringify(original.typeProperties));
+      expect(JSON.stringify(after.parameters)).toBe(JSON.stringify(original.parameters));
+      expect(JSON.stringify(after.annotations)).toBe(JSON.stringify(original.annotations));
+      expect(JSON.stringify(after)).not.toContain('**********');
+
+      expect((await runRollback(options(box), recordingUI())).exitCode).toBe(0);
+      expect(JSON.stringify((box.sandbox.peek(path) as any).properties))
+        .toBe(JSON.stringify(original));
+    }, 60_000);
 
   it('F14: removes the stale node of the rebuilt VM, with the plan\'s approval, and repairs',
     async () => {
