@@ -101,7 +101,8 @@ export async function writeDefinition(
   properties: JsonObject,
   options: WriteOptions = {},
 ): Promise<RawDefinition> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = { 'content-type': 'application/json',
+    accept: 'application/json' };
   if (options.ifMatch) headers['if-match'] = options.ifMatch;
   const request = createPipelineRequest({
     url: collectionUrl(client, kind, name),
