@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
 import { startSandbox } from '../../source/sandbox/index.js';
-import { loadScenario } from '../../source/sandbox/scenario.js';
+import { loadScenario, SCENARIO_DIR } from '../../source/sandbox/scenario.js';
+import { World } from '../../source/sandbox/world.js';
 import { clients, fast, ids, tempState } from './helpers.js';
 
 describe('persisted world', () => {
@@ -37,12 +38,21 @@ describe('persisted world', () => {
   });
 
   it('loads every built-in scenario and starts on it', async () => {
+    const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(20);
     for (let n = 1; n <= 20; n++) {
-      const id = `F${String(n).padStart(2, '0')}`;
+      expect(files).toContain(`F${String(n).padStart(2, '0')}.json`);
+    }
+    for (const file of files) {
+      const id = file.replace(/\.json$/, '');
       const scenario = loadScenario(id);
       expect(scenario.id).toBe(id);
       expect(scenario.description).toBeTruthy();
       expect(JSON.stringify(scenario)).not.toMatch(/\{(subscriptionId|workspaceName)\}/);
+      const world = new World(tempState(), scenario, true);
+      expect(world.get(`/subscriptions/${scenario.target.subscriptionId}/resourceGroups/` +
+        `${scenario.target.resourceGroup}/providers/Microsoft.Synapse/workspaces/` +
+        `${scenario.target.workspaceName}`)).toBeTruthy();
     }
     expect(loadScenario('f10B').newVmGuest?.msiBusyTimes).toBe(99);
     expect(loadScenario('F11b').newVmGuest?.serviceFailsToStart).toBe(true);
@@ -65,7 +75,6 @@ describe('persisted world', () => {
 
 describe('operation bookkeeping', () => {
   it('forgets the oldest finished operations so the world file stays small', async () => {
-    const { World } = await import('../../source/sandbox/world.js');
     const { Operations } = await import('../../source/sandbox/operations.js');
     const world = new World(tempState(), loadScenario('F01'), true);
     const ops = new Operations(world, 0);
