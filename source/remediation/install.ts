@@ -311,10 +311,11 @@ const EXIT_ADVICE: Record<number, Advice> = {
   },
 };
 
-/** The script's own words: failed stage lines and the tail of its output (redacted). */
+/** The script's own words: its failed stage lines and the tail of its output (redacted). */
 function evidenceOf(run: ScriptRun): string {
-  const failed = run.records.filter((item) => item.status === 'failed')
-    .map((item) => Object.entries(item).map(([key, value]) => `${key}=${value}`).join(' '));
   const tail = tailOf([run.output, run.error].filter((text) => text.trim()).join('\n'), 10);
+  const failed = run.output.split(/\r?\n/)
+    .filter((line) => line.startsWith('SHIR-DOCTOR ') && line.includes(' status=failed'))
+    .filter((line) => !tail.includes(line));
   return [...failed, tail].filter((text) => text.length > 0).join('\n');
 }

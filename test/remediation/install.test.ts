@@ -62,6 +62,19 @@ describe('installFailure', () => {
     expect(info.what).toContain('after 4 attempts');
   });
 
+  it('keeps the failed stage line in the evidence even when the output runs long', () => {
+    const noise = Array.from({ length: 30 }, (_, i) => `dmgcmd: detail line ${i}`);
+    const output = ['SHIR-DOCTOR stage=register status=failed reason=dmgcmd dmgcmdExit=1',
+      ...noise].join('\n');
+
+    const info = installFailure(run(INSTALL_EXIT.registrationFailed, output));
+
+    const lines = info.why?.split('\n') ?? [];
+    expect(lines[0]).toBe('SHIR-DOCTOR stage=register status=failed reason=dmgcmd dmgcmdExit=1');
+    expect(lines.at(-1)).toBe('dmgcmd: detail line 29');
+    expect(lines).toHaveLength(11);
+  });
+
   it('reads the msiexec code from a raw exit code too', () => {
     expect(msiExitOf(run(1603))).toBe(1603);
     expect(msiExitOf(run(INSTALL_EXIT.msiFailed,
