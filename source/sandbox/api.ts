@@ -2,6 +2,7 @@
  * Public surface of the embedded Azure emulator. Only `cli`/`commands` and tests import it.
  */
 
+/** How to start the sandbox. */
 export interface SandboxOptions {
   /** Folder that holds the persisted world (world.json) and the CA; created if absent. */
   stateDir: string;
@@ -22,14 +23,17 @@ export interface SandboxOptions {
   pageSize?: number;
 }
 
+/** A running sandbox. */
 export interface SandboxHandle {
   /** `https://127.0.0.1:PORT`: ARM, the workspace dev endpoints and Entra ID all live here. */
   endpoint: string;
   /** PEM of the certificate clients must trust (`tlsOptions: { ca }`). */
   caPem: string;
+  /** The same certificate as a file in the state folder (for `NODE_EXTRA_CA_CERTS`). */
   caPath: string;
   /** Entra ID authority host for ClientSecretCredential (`authorityHost`). */
   authorityHost: string;
+  /** The scenario's service principal (client credentials) that the sandbox's Entra accepts. */
   tenantId: string;
   clientId: string;
   clientSecret: string;
