@@ -96,15 +96,15 @@ describe('dev endpoint', () => {
 
   it('runs a pipeline Queued → InProgress → Failed on the DEP-locked managed runtime',
     async () => {
-      const slow = await start({ timeScale: 0.2 });
+      const slow = await start({ timeScale: 1 });
       const created = await raw(slow, 'POST', `${ids(slow).dev}/pipelines/CallPartnerApi/` +
         `createRun${V}`, { body: {} });
       expect(created.status).toBe(202);
       const runPath = `${ids(slow).dev}/pipelineruns/${created.body.runId}${V}`;
       const seen = new Set<string>();
-      for (let i = 0; i < 200 && !seen.has('Failed'); i++) {
+      for (let i = 0; i < 300 && !seen.has('Failed'); i++) {
         seen.add((await raw(slow, 'GET', runPath)).body.status);
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 50));
       }
       const order = ['Queued', 'InProgress', 'Failed'];
       expect([...seen]).toEqual(order.filter((s) => seen.has(s)));
