@@ -290,7 +290,7 @@ describe('run command resource', () => {
 
   it('keeps a running command busy (409) and reports Running until its time is up',
     async () => {
-      sb = await start({ scenario: 'F06', timeScale: 1 });
+      sb = await start({ scenario: 'F06', timeScale: 5 });
       const path = `${ids(sb).vm('vm-etl-01')}/runCommands/probe?api-version=2024-07-01`;
       const body = { location: 'westeurope', properties: { asyncExecution: true,
         source: { script: PROBE }, parameters: [{ name: 'Hosts', value: 'a.example:443' }] } };
