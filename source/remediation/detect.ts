@@ -70,23 +70,39 @@ export async function detect(
   const findings = postureFindings(workspace);
   if (!workspace.isDepLocked) return { inventory: emptyInventory(workspace), findings };
 
-  const runtimes = await readRuntimes(clients, target);
+  // Independent reads run together; the dev endpoint goes first in the list so that an
+  // unreachable one (F08) is what the admin hears about.
+  const [definitions, runtimes, vms] = await inOrder([
+    readDefinitions(clients, workspace),
+    readRuntimes(clients, target),
+    listVms(clients, target),
+  ] as const);
   const context: RuntimeContext = {
     runtimes,
     ourRuntimeName: options.runtimeName ?? DEFAULT_RUNTIME_NAME,
     tenants: { home: workspace.tenantId, allowed: workspace.allowedAadTenantIdsForLinking },
   };
-  const definitions = await readDefinitions(clients, workspace);
   const inventory: Inventory = {
     workspace,
     runtimes,
     linkedServices: definitions.linkedServices.map((raw) => toLinkedServiceView(raw, context)),
     pipelines: definitions.pipelines.map((raw) => toPipelineView(raw, context)),
-    vms: await listVms(clients, target),
+    vms,
   };
 
   findings.push(...inventoryFindings(inventory));
   return { inventory, findings };
+}
+
+/** Awaits every read; when some fail, throws the first failure in list order. */
+async function inOrder<T extends readonly unknown[]>(
+  reads: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const settled = await Promise.allSettled(reads);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as
+    unknown as T;
 }
 
 // ---- workspace -------------------------------------------------------------------------------
