@@ -23,7 +23,14 @@ import {
   type ScriptKind,
 } from '../wire/guest.js';
 import type { FixContext } from './context.js';
-import { armId, asDoctorError, creationTags, journaled, tuningOf } from './resources.js';
+import {
+  armId,
+  asDoctorError,
+  creationTags,
+  isNotFound,
+  journaled,
+  tuningOf,
+} from './resources.js';
 
 /** File name of each shipped script under scripts/. */
 export const SCRIPT_FILES: Record<ScriptKind, string> = {
@@ -106,6 +113,10 @@ export async function runScript(
   const name = RUN_COMMAND_NAMES[request.kind];
   const script = await readScript(request.kind, context.tuning?.scriptsDir);
   const location = await vmLocation(context, request.vmName);
+  // A leftover from an interrupted session would make the PUT an update that runs nothing.
+  if (await runExists(context, request.vmName, name)) {
+    await deleteRun(context, journal, request.vmName, name);
+  }
 
   const intent = {
     action: 'create' as const,
@@ -132,6 +143,17 @@ export async function runScript(
   // again, and the one that carried the key should not linger.
   await deleteRun(context, journal, request.vmName, name);
   return run;
+}
+
+async function runExists(context: FixContext, vmName: string, name: string): Promise<boolean> {
+  try {
+    await context.clients.compute.virtualMachineRunCommands.getByVirtualMachine(
+      context.target.resourceGroup, vmName, name);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw asDoctorError(error, `read run command ${name}`, vmName);
+  }
 }
 
 async function vmLocation(context: FixContext, vmName: string): Promise<string> {

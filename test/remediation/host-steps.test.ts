@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TAGS } from '../../source/wire/guest.js';
 import { vmStep } from '../../source/remediation/host.js';
 import { networkStep } from '../../source/remediation/network.js';
+import { probeStep } from '../../source/remediation/probe.js';
 import { readRuntimeStatus } from '../../source/remediation/runtime.js';
 import { type HostFixture, startHostFixture } from './host.fixture.js';
 
@@ -155,5 +156,29 @@ describe('vm step (emulator)', () => {
 
     await expect(fixture.run(vmStep())).rejects.toThrowError(/not created by shir-doctor/);
     expect(fixture.journal.entries).toEqual([]);
+  });
+});
+
+describe('Run Command (emulator)', () => {
+  it('clears a leftover run command of an interrupted session before running again', async () => {
+    fixture = await startHostFixture();
+    await fixture.runGraph();
+    const { compute } = fixture.context.clients;
+    const rg = fixture.context.target.resourceGroup;
+    await compute.virtualMachineRunCommands.createOrUpdate(rg, 'shirvm', 'shir-doctor-probe', {
+      location: fixture.sandbox.target.location,
+      source: { script: 'Write-Output leftover' },
+    }, { updateIntervalInMs: 0 });
+    fixture.journal.entries.length = 0;
+
+    const outcome = await fixture.run(probeStep());
+
+    expect(outcome.status).toBe('succeeded');
+    const actions = fixture.journal.entries.flatMap((entry) =>
+      entry.type === 'intent' ? [`${entry.change.action} ${entry.change.name}`] : []);
+    expect(actions).toEqual(['delete shirvm/shir-doctor-probe', 'create shirvm/shir-doctor-probe',
+      'delete shirvm/shir-doctor-probe']);
+    await expect(compute.virtualMachineRunCommands.getByVirtualMachine(rg, 'shirvm',
+      'shir-doctor-probe')).rejects.toMatchObject({ statusCode: 404 });
   });
 });
