@@ -163,32 +163,11 @@ function install(world: World, vm: ArmResource, script: string, params: Params,
 function register(world: World, vm: ArmResource, t: Transcript, key: string, nodeName: string,
   proxyUrl: string | undefined): ScriptOutcome {
   const runtimeId = runtimeForKey(world, key);
-  const refuse = (message: string, code: string) => {
-    t.say(message);
+  const refusal = registrationRefusal(world, vm, runtimeId, nodeName, proxyUrl);
+  if (refusal || !runtimeId) {
+    t.say(`Failed to register the node: ${refusal ?? 'unknown runtime'}`);
     return fail(t, 'register', INSTALL_EXIT.registrationFailed, 'dmgcmd', 4000,
-      { dmgcmdExit: code });
-  };
-  if (!runtimeId) {
-    return refuse('Failed to register the node: the authentication key is invalid or has ' +
-      'been regenerated.', '1');
-  }
-
-  const rt = world.runtime(runtimeId);
-  refreshNodes(world, rt);
-  const irName = runtimeId.split('/').pop() as string;
-  if (rt.nodes.some((n) => n.nodeName.toLowerCase() === nodeName.toLowerCase())) {
-    return refuse(`Failed to register the node: a node named '${nodeName}' already exists in ` +
-      `integration runtime '${irName}'.`, '1');
-  }
-  if (rt.nodes.length >= MAX_NODES) {
-    return refuse(`Failed to register the node: integration runtime '${irName}' already has ` +
-      `the maximum of ${MAX_NODES} nodes.`, '1');
-  }
-  const region = vm.location ?? 'westeurope';
-  const endpoint = `${runtimeId.split('/')[8]}.${region}.datafactory.azure.net`;
-  if (reachHost(world, vm.id, endpoint, proxyUrl) !== 'ok') {
-    return refuse('Failed to register the node: the service endpoint could not be reached.',
-      '1');
+      { dmgcmdExit: '1' });
   }
   t.stage('register', 'ok', { node: nodeName });
 
@@ -206,6 +185,28 @@ function register(world: World, vm: ArmResource, t: Transcript, key: string, nod
   t.stage('service', 'ok', { name: 'DIAHostService' });
   t.stage('done', 'ok', { node: nodeName });
   return t.end('install', INSTALL_EXIT.ok, 5000, reg);
+}
+
+/** Why dmgcmd would refuse to register this node, or undefined when it would succeed. */
+function registrationRefusal(world: World, vm: ArmResource, runtimeId: string | undefined,
+  nodeName: string, proxyUrl: string | undefined): string | undefined {
+  if (!runtimeId) return 'the authentication key is invalid or has been regenerated.';
+
+  const rt = world.runtime(runtimeId);
+  refreshNodes(world, rt);
+  const irName = runtimeId.split('/').pop() as string;
+  if (rt.nodes.some((n) => n.nodeName.toLowerCase() === nodeName.toLowerCase())) {
+    return `a node named '${nodeName}' already exists in integration runtime '${irName}'.`;
+  }
+  if (rt.nodes.length >= MAX_NODES) {
+    return `integration runtime '${irName}' already has the maximum of ${MAX_NODES} nodes.`;
+  }
+  const region = vm.location ?? 'westeurope';
+  const endpoint = `${runtimeId.split('/')[8]}.${region}.datafactory.azure.net`;
+  if (reachHost(world, vm.id, endpoint, proxyUrl) !== 'ok') {
+    return 'the service endpoint could not be reached.';
+  }
+  return undefined;
 }
 
 function fail(t: Transcript, stage: string, exitCode: number, reason: string, durationMs: number,

@@ -1,8 +1,8 @@
 /**
  * Starts the embedded Azure emulator: one HTTPS server on 127.0.0.1 that serves Entra ID, ARM
  * (Synapse, Compute, Network) and the workspace dev endpoints, plus a plain HTTP partner API on
- * 127.0.0.1 that stands in for the internet. Handler order: faults, Entra (no auth), the bearer
- * check, settling of due work (run commands, operations), then the routes.
+ * 127.0.0.1 that stands in for the internet. Handler order: faults, throttling, Entra (no auth),
+ * the bearer check, settling of due work (run commands, operations), then the routes.
  */
 import type { SandboxHandle, SandboxOptions } from './api.js';
 import { ArmResources } from './arm.js';
@@ -31,23 +31,59 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
   const world = new World(options.stateDir, scenario, options.reset ?? false);
   const tls = await loadOrCreateCert(options.stateDir);
   const adminSecrets = secretsOf(world.scenario);
-
   const entra = new Entra(world.scenario.identity, world.state.signingKey);
+  const internet = new Internet(world.scenario.internet ?? {},
+    () => Object.values(adminSecrets), timeScale);
+  await internet.start();
+
+  const routes = buildRoutes({ world, entra, internet, options, timeScale });
+  const log = options.requestLogPath
+    ? new RequestLog(options.requestLogPath, adminSecrets) : undefined;
+  const front = await startFront(tls, () => routes, log && ((c, r) => log.write(c, r)))
+    .catch(async (e: unknown) => {
+      await internet.close();
+      throw e;
+    });
+
+  return {
+    endpoint: front.base,
+    caPem: tls.cert,
+    caPath: tls.certPath,
+    authorityHost: front.base,
+    ...world.scenario.identity,
+    target: { ...world.scenario.target },
+    demoApiUrl: internet.url,
+    adminSecrets,
+    peek: (pathOrId) => peek(world, pathOrId),
+    issueToken: (scope, lifetime) => entra.issue(scope, lifetime),
+    close: async () => {
+      await Promise.all([front.close(), internet.close()]);
+      world.close();
+    },
+  };
+}
+
+interface RouteDeps {
+  world: World;
+  entra: Entra;
+  internet: Internet;
+  options: SandboxOptions;
+  timeScale: number;
+}
+
+/** The handler chain, in the order the module doc gives. */
+function buildRoutes(deps: RouteDeps): Handler[] {
+  const { world, entra, internet, options, timeScale } = deps;
   const operations = new Operations(world, timeScale);
   const arm = new ArmResources(world, operations, options.pageSize ?? 10);
   const faults = new Faults([...(world.scenario.faults ?? []),
     ...(options.faultsFile ? Faults.readFile(options.faultsFile) : [])]);
-  const internet = new Internet(world.scenario.internet ?? {},
-    () => Object.values(adminSecrets), timeScale);
-  await internet.start();
+  const throttle = world.scenario.throttle ? new Throttle(world.scenario.throttle) : undefined;
   const runner = new Pipelines(world, internet, timeScale);
   const vms = compute({ world, arm, operations, timeScale });
   network(world, arm);
-  const log = options.requestLogPath ? new RequestLog(options.requestLogPath, adminSecrets)
-    : undefined;
 
-  const throttle = world.scenario.throttle ? new Throttle(world.scenario.throttle) : undefined;
-  const routes: Handler[] = [
+  return [
     faults.handler(),
     ...(throttle ? [throttle.handler()] : []),
     entra.handler(),
@@ -59,27 +95,6 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
     vms.handler,
     arm.handler(),
   ];
-  const front = await startFront(tls, () => routes, log && ((ctx, reply) => log.write(ctx,
-    reply)));
-
-  return {
-    endpoint: front.base,
-    caPem: tls.cert,
-    caPath: tls.certPath,
-    authorityHost: front.base,
-    tenantId: world.scenario.identity.tenantId,
-    clientId: world.scenario.identity.clientId,
-    clientSecret: world.scenario.identity.clientSecret,
-    target: { ...world.scenario.target },
-    demoApiUrl: internet.url,
-    adminSecrets,
-    peek: (pathOrId) => peek(world, pathOrId),
-    issueToken: (scope, lifetime) => entra.issue(scope, lifetime),
-    close: async () => {
-      await Promise.all([front.close(), internet.close()]);
-      world.close();
-    },
-  };
 }
 
 function authGate(entra: Entra, ctx: Ctx) {
