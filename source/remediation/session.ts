@@ -49,6 +49,7 @@ import { infrastructureSteps } from './host.js';
 import { makePlan, type PlanResult } from './plan.js';
 import { proveStep } from './prove.js';
 import { backupStep, preflightSecrets, rewireStep } from './rewire.js';
+import { verifyApiUrl } from './verify.js';
 
 /** What every command needs; the CLI builds it. */
 export interface SessionOptions {
@@ -295,18 +296,44 @@ async function fixBody(session: Session): Promise<SessionResult> {
   if (!detected.inventory.workspace.isDepLocked) return notApplicable(session, detected);
 
   const planned = planAndReport(session, detected);
-  if (!planHasChanges(planned.plan)) return nothingToDo(session, planned);
+  if (!planHasChanges(planned.plan)) {
+    return session.journal.isResumed
+      ? proveAgain(session, detected, planned)
+      : nothingToDo(session, planned);
+  }
   if (!(await approve(session, planned.plan))) return declined(session);
 
   const context = fixContext(session, detected, planned);
   await preflightSecrets(context);
-  const result = await runSteps(fixSteps(), context, {
+  return finishFix(session, context, await runFixSteps(session, context, fixSteps()));
+}
+
+function runFixSteps(
+  session: Session,
+  context: FixContext,
+  steps: Step<FixContext>[],
+): Promise<RunResult> {
+  return runSteps(steps, context, {
     emit: session.bus.emit,
     journal: session.journal,
     signal: session.options.signal,
     mapError: (error, step) => toDoctorError(error, { operation: step.title.toLowerCase() }),
   });
-  return finishFix(session, context, result);
+}
+
+/**
+ * A resumed session whose changes are all in place but whose end-to-end test never passed
+ * (it failed or was interrupted): run the test again instead of calling it healthy.
+ */
+async function proveAgain(
+  session: Session,
+  detected: DetectResult,
+  planned: PlanResult,
+): Promise<SessionResult> {
+  const context = fixContext(session, detected, planned);
+  context.decisions.apiUrl ??= verifyApiUrl(detected.inventory, planned.decisions.runtimeName);
+  const prove = { ...proveStep(), dependsOn: [] };
+  return finishFix(session, context, await runFixSteps(session, context, [prove]));
 }
 
 /** Every step of a fix, in declaration order. */

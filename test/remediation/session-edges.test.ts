@@ -109,6 +109,10 @@ describe('session edge cases', () => {
       const progress = ui.events.filter((e) => e.type === 'step.progress' && e.stepId === 'prove');
       expect(progress.length).toBeGreaterThan(0);
       expect(stored(box, 'pipelines', testPipelineName(sessionId))).toBeUndefined();
+
+      const rerun = await runFix(options(box), recordingUI());
+      expect(rerun.summary.outcome).toBe('failed');
+      expect(rerun.summary.error?.code).toBe('api-timeout');
     }, 60_000);
 
   it('verify reports failing checks on an unrepaired workspace (exit 3)', async () => {
@@ -167,6 +171,25 @@ describe('session edge cases', () => {
         .toEqual(['linked-service RestService', 'linked-service PartnerFiles']);
       expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
         .toBe('shir-doctor-ir');
+    }, 60_000);
+
+  it('runs the end-to-end test again when a resumed session has nothing left to change',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F01' });
+      const controller = new AbortController();
+      const first = await runFix(options(box, { signal: controller.signal }), recordingUI(
+        (event) => {
+          if (event.type === 'step.succeeded' && event.stepId === 'rewire') controller.abort();
+        }));
+      expect(first.summary.outcome).toBe('interrupted');
+
+      const ui = recordingUI();
+      const second = await runFix(options(box), ui);
+
+      expect(second.summary.outcome).toBe('fixed');
+      expect(second.summary.isApiReachable).toBe(true);
+      expect(ui.events.some((e) => e.type === 'step.started' && e.stepId === 'prove'))
+        .toBe(true);
     }, 60_000);
 
   it('resumes an interrupted fix in the same session and finishes it', async () => {
