@@ -24,8 +24,9 @@
  *   tlsInspectedHosts?, unresolvableHosts?}`: what a VM's outbound path enforces.
  * - `faults`: fault rules (see faults.ts) active from the start; `throttle`: `{writes,
  *   windowMs, retryAfter?}`, a write-rate limit answered with 429 (see faults.ts).
- * - `extends`: another scenario id (`F01`) this one varies. Its content is merged in: resources
- *   by id and artifacts by name are merged deeply (objects merge, arrays and scalars replace,
+ * - `extends`: another scenario (an id like `F01`, or a path relative to this file) this one
+ *   varies. Its content is merged in: resources by id and artifacts by name are merged deeply
+ *   (objects merge, arrays and scalars replace,
  *   `null` deletes a key; an artifact whose `properties` is set to `null` is removed), maps
  *   (`runtimes`, `guests`, `internet`, `network`) merge by key, `faults` concatenate, everything
  *   else replaces.
@@ -145,7 +146,7 @@ export function loadScenario(idOrPath = 'F01'): Scenario {
 }
 
 function scenarioFile(idOrPath: string): string {
-  const file = /^F\d\d[a-z]?$/i.test(idOrPath)
+  const file = isBuiltIn(idOrPath)
     ? join(SCENARIO_DIR, `F${idOrPath.slice(1, 3)}${idOrPath.slice(3).toLowerCase()}.json`)
     : resolve(idOrPath);
   if (!existsSync(file)) throw new Error(`sandbox scenario not found: ${file}`);
@@ -154,9 +155,15 @@ function scenarioFile(idOrPath: string): string {
 
 function readMerged(idOrPath: string, depth: number): Scenario {
   if (depth > 5) throw new Error(`sandbox scenario ${idOrPath}: extends nests too deep`);
-  const raw = JSON.parse(readFileSync(scenarioFile(idOrPath), 'utf8')) as Scenario;
+  const file = scenarioFile(idOrPath);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Scenario;
   if (!raw.extends) return raw;
-  return mergeScenario(readMerged(raw.extends, depth + 1), raw);
+  const base = isBuiltIn(raw.extends) ? raw.extends : resolve(dirname(file), raw.extends);
+  return mergeScenario(readMerged(base, depth + 1), raw);
+}
+
+function isBuiltIn(id: string): boolean {
+  return /^F\d\d[a-z]?$/i.test(id);
 }
 
 /** Merges a variation into its base scenario (see the module doc). */

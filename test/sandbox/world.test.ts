@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
@@ -87,5 +87,21 @@ describe('operation bookkeeping', () => {
     ops.settle();
     expect(Object.keys(world.state.operations).length).toBe(300);
     expect(world.state.operations[first.id]).toBeUndefined();
+  });
+});
+
+describe('scenario files', () => {
+  it('extends a scenario given by a path relative to the file', () => {
+    const dir = tempState();
+    writeFileSync(join(dir, 'base.json'), JSON.stringify({ id: 'T-base', extends: 'F01',
+      network: { proxyRequired: true } }));
+    writeFileSync(join(dir, 'child.json'), JSON.stringify({ id: 'T-child',
+      extends: './base.json', newVmGuest: { image: 'legacy' } }));
+    const s = loadScenario(join(dir, 'child.json'));
+    expect(s.id).toBe('T-child');
+    expect(s.network?.proxyRequired).toBe(true);
+    expect(s.newVmGuest?.image).toBe('legacy');
+    expect(s.workspaces?.[s.target.workspaceName]?.linkedServices?.map((l) => l.name))
+      .toContain('RestService');
   });
 });
