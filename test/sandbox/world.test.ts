@@ -105,3 +105,14 @@ describe('scenario files', () => {
       .toContain('RestService');
   });
 });
+
+describe('scenarios/README.md', () => {
+  it('lists every scenario file with its description', () => {
+    const readme = readFileSync(join(SCENARIO_DIR, 'README.md'), 'utf8');
+    for (const file of readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json'))) {
+      const scenario = loadScenario(file.replace(/\.json$/, ''));
+      expect(readme).toContain(`| ${scenario.id} |`);
+      expect(readme).toContain(scenario.description);
+    }
+  });
+});
