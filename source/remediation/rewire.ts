@@ -214,7 +214,10 @@ async function rewireOne(
     if (isOurWrite(io.journal, item, current, original, slots, runtimeName)) {
       return 'already rewired';
     }
-    throw conflict(item, backup.etag, current.etag);
+    // Back to exactly the original (someone undid our earlier write): nothing of theirs to lose.
+    if (!isSameExcept(propertiesOf(current.body), original, [])) {
+      throw conflict(item, backup.etag, current.etag);
+    }
   }
 
   const properties = structuredClone(propertiesOf(current.body));

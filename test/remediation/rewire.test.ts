@@ -211,6 +211,21 @@ describe('backup and rewire', () => {
     expect(outcome.status === 'succeeded' && outcome.summary).toContain('already rewired');
   });
 
+  it('rewires again when someone put back exactly the original, overwriting nothing of theirs',
+    async () => {
+      const context = makeContext(dev, { [API_KEY]: SECRET });
+      context.decisions.pipelinesToRewire = [];
+      await backupStep().run(context, io(journal));
+      await rewireStep().run(context, io(journal));
+      dev.put('linkedservices/restservice', restService());
+
+      const outcome = await rewireStep().run(context, io(journal));
+
+      expect(outcome.status === 'succeeded' && outcome.summary).toContain('RestService (rewired)');
+      const stored = dev.store.get('linkedservices/restservice')!.properties as any;
+      expect(stored.connectVia.referenceName).toBe('shir-doctor-ir');
+    });
+
   it('names the environment variable for a secret', () => {
     expect(secretEnvName('PartnerFiles:/typeProperties/password'))
       .toBe('SHIR_DOCTOR_SECRET_PARTNERFILES_PASSWORD');
