@@ -6,7 +6,9 @@
  * properties>`. Order in Azure mode, first answer wins:
  *
  * 1. `--secrets-file FILE`: a JSON object keyed exactly like that.
- * 2. The environment: `SHIR_DOCTOR_SECRET_<LINKEDSERVICE>_<FIELD>` (see `secretEnvName`).
+ * 2. The environment: `SHIR_DOCTOR_SECRET_<LINKEDSERVICE>_<FIELD>` (`secretEnvName`, e.g.
+ *    `RestService:/typeProperties/authHeaders/x-api-key` reads
+ *    `SHIR_DOCTOR_SECRET_RESTSERVICE_X_API_KEY`).
  * 3. A hidden prompt, only when a human is at the keyboard.
  *
  * In sandbox mode the emulator knows the values an admin would type. Every value found is
@@ -17,25 +19,10 @@ import { DoctorError, ExitCode } from '../engine/errors.js';
 import { CANCELLED, type SessionUI } from '../engine/events.js';
 import { registerSecret } from '../engine/redact.js';
 import type { SecretSource } from '../remediation/context.js';
+import { secretEnvName } from '../remediation/rewire.js';
 
-/**
- * The environment variable for a secret key: linked service name and the pointer's last
- * segment, upper-cased, every other character `_`.
- * `RestService:/typeProperties/authHeaders/x-api-key` becomes
- * `SHIR_DOCTOR_SECRET_RESTSERVICE_X_API_KEY`.
- */
-export function secretEnvName(key: string): string {
-  const separator = key.indexOf(':');
-  const service = separator === -1 ? key : key.slice(0, separator);
-  const field = separator === -1 ? '' : key.slice(separator + 1).split('/').at(-1) ?? '';
-  const parts = field === '' ? [service] : [service, field];
-
-  return `SHIR_DOCTOR_SECRET_${parts.map(toEnvWord).join('_')}`;
-}
-
-function toEnvWord(text: string): string {
-  return text.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-}
+/** The one naming rule, shared with the error that tells the admin which variable to set. */
+export { secretEnvName };
 
 /** Answers from a fixed table (the sandbox's admin secrets). */
 export function tableSecrets(values: Record<string, string>): SecretSource {
