@@ -152,7 +152,7 @@ describe('network deletes respect references', () => {
       location: 'westeurope', ipConfigurations: [{ name: 'ipconfig1',
         subnet: { id: `${i.net('virtualNetworks', 'vnet')}/subnets/s` } }] }, fast);
 
-    const refused = async (p: Promise<unknown>) => (await p.catch((e) => e)).code;
+    const refused = async (p: Promise<unknown>) => (await p.catch((e) => e) as any).code;
     expect(await refused(c.network.publicIPAddresses.beginDeleteAndWait(rg, 'pip', fast)))
       .toBe('PublicIPAddressInUse');
     expect(await refused(c.network.natGateways.beginDeleteAndWait(rg, 'nat', fast)))

@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 
 export const EXAMPLES = '/work/shared/azure-examples';
 const SPEC_FILES = ['workspace.json', 'integrationRuntime.json', 'artifacts.json',
@@ -93,7 +93,8 @@ export class ContractChecker {
     const validate = this.ajv.getSchema(`${BASE}${concrete.file}#/definitions/${concrete.name}`);
     if (!validate) throw new Error(`no definition ${concrete.file}#${concrete.name}`);
     if (validate(body)) return [];
-    return (validate.errors ?? []).map((e) => ({ check: 'schema', path: e.instancePath,
+    return (validate.errors ?? []).map((e: ErrorObject) => ({ check: 'schema',
+      path: e.instancePath,
       message: `${e.message ?? ''} ${JSON.stringify(e.params)}` }));
   }
 

@@ -79,7 +79,7 @@ describe('F01 by hand through the real SDK clients', () => {
       .toBe('pk-demo-5f1e0c9b7a3d42e8b6c1');
 
     const pipeline = await art.pipelineOperations.getPipeline('CallPartnerApi');
-    const activity = pipeline.activities[0] as any;
+    const activity = pipeline.activities?.[0] as any;
     activity.connectVia = { referenceName: 'shir-doctor-ir', type: 'IntegrationRuntimeReference' };
     await art.pipelineOperations.beginCreateOrUpdatePipelineAndWait('CallPartnerApi', pipeline,
       fast);
