@@ -31,6 +31,7 @@ describe('Ink screen', () => {
     expect(frame).toMatch(/= linked-service DataLake/);
     expect(frame).toContain('Plan: 2 to create, 1 to update, 1 to delete, 1 unchanged.');
     expect(frame).toContain('Apply this plan? [y/n]');
+    expect(frame).toMatch(/\[y\/n\]\n2 to create, 1 to update, 1 to delete, 1 unchanged\./);
     expect(frame).toContain('Enter alone does nothing');
   });
 

@@ -6,6 +6,7 @@
 import { PasswordInput } from '@inkjs/ui';
 import { Box, Text, useInput } from 'ink';
 import { CANCELLED } from '../../engine/events.js';
+import { formatTally } from '../format.js';
 import type { Prompt } from '../model.js';
 
 /** What a prompt resolves with. */
@@ -22,9 +23,13 @@ export function PromptView({ prompt, onAnswer }: PromptProps) {
     return <SecretPrompt question={prompt.question} onAnswer={onAnswer} />;
   }
 
-  const question = prompt.kind === 'approve' ? 'Apply this plan?' : prompt.question;
+  if (prompt.kind === 'confirm') {
+    return <YesNoPrompt question={prompt.question} onAnswer={onAnswer} />;
+  }
+  // The plan may have scrolled away: the tally goes with the question.
+  const context = formatTally(prompt.plan).replace(/^Plan: /, '');
 
-  return <YesNoPrompt question={question} onAnswer={onAnswer} />;
+  return <YesNoPrompt question="Apply this plan?" context={context} onAnswer={onAnswer} />;
 }
 
 interface QuestionProps {
@@ -32,7 +37,7 @@ interface QuestionProps {
   onAnswer: PromptProps['onAnswer'];
 }
 
-function YesNoPrompt({ question, onAnswer }: QuestionProps) {
+function YesNoPrompt({ question, context, onAnswer }: QuestionProps & { context?: string }) {
   useInput((input, key) => {
     if (key.escape) return onAnswer(CANCELLED);
 
@@ -49,6 +54,7 @@ function YesNoPrompt({ question, onAnswer }: QuestionProps) {
         </Text>
         <Text bold>{question}</Text> <Text dimColor>[y/n]</Text>
       </Text>
+      {context === undefined ? null : <Text>{context}</Text>}
       <Text dimColor>
         Press y to go ahead, n to stop (Esc cancels). Enter alone does nothing.
       </Text>
