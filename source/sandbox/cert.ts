@@ -1,6 +1,8 @@
 /**
  * The emulator's TLS certificate: self-signed for `IP:127.0.0.1` and `DNS:localhost`, made once
  * and cached in the state folder (generating an RSA key takes a moment) until it nears expiry.
+ * Within one process a fresh state folder gets the certificate already made (tests start many
+ * sandboxes).
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,9 @@ export interface TlsMaterial {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** One certificate per process: a new state folder reuses it instead of making a new key. */
+let generated: Promise<{ cert: string; key: string }> | undefined;
+
 /** Loads the cached certificate from `stateDir`, or makes and caches a new one. */
 export async function loadOrCreateCert(stateDir: string): Promise<TlsMaterial> {
   mkdirSync(stateDir, { recursive: true });
@@ -27,7 +32,11 @@ export async function loadOrCreateCert(stateDir: string): Promise<TlsMaterial> {
     if (isStillValid(cert)) return { cert, key: readFileSync(keyPath, 'utf8'), certPath };
   }
 
-  const { cert, key } = await createCert();
+  generated ??= createCert().catch((e: unknown) => {
+    generated = undefined;
+    throw e;
+  });
+  const { cert, key } = await generated;
   writeFileSync(keyPath, key, { mode: 0o600 });
   writeFileSync(certPath, cert);
   return { cert, key, certPath };
