@@ -3,7 +3,7 @@
  * only the CLI needs (Ctrl-C wiring, closing the screen).
  */
 import type { ErrorInfo } from '../engine/errors.js';
-import type { DoctorEvent, EventInput, SessionUI } from '../engine/events.js';
+import type { DoctorEvent, EventInput, SessionSummary, SessionUI } from '../engine/events.js';
 import { redactDeep } from '../engine/redact.js';
 
 /** A SessionUI the CLI can also interrupt and close. */
@@ -32,6 +32,19 @@ export function stamp(input: EventInput): DoctorEvent {
   if (typeof candidate.at === 'string') return candidate as DoctorEvent;
 
   return { ...candidate, at: new Date().toISOString() } as DoctorEvent;
+}
+
+/** A closing summary for an error that ended the run before the session could report it. */
+export function failureSummary(error: ErrorInfo): SessionSummary {
+  return {
+    outcome: 'failed',
+    headline: 'shir-doctor stopped before the session could finish.',
+    changes: { created: [], updated: [], deleted: [] },
+    reportPaths: {},
+    nextCommands: [],
+    retries: 0,
+    error,
+  };
 }
 
 /** The part of a writable stream presenters use; tests pass a collector. */

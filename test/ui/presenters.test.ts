@@ -110,3 +110,20 @@ describe('redaction at the presenter', () => {
     expect(err.text()).not.toContain(key);
   });
 });
+
+describe('errors outside the session', () => {
+  it('JSON: closes stdout with a failed session.finished and explains on stderr', () => {
+    const out = collector();
+    const err = collector();
+    const ui = createJsonPresenter({ command: 'fix', out, sink: err, isAutoApproved: true });
+    const error = { code: 'x', what: 'The sandbox could not start.', fix: 'Check --scenario.' };
+    ui.showError({ ...error, exitCode: 1 });
+    const event = JSON.parse(out.text()) as DoctorEvent;
+
+    expect(event).toMatchObject({
+      type: 'session.finished', exitCode: 1, summary: { outcome: 'failed', error: { code: 'x' } },
+    });
+    expect(err.text()).toContain('error: The sandbox could not start.');
+    expect(err.text()).toContain('fix: Check --scenario.');
+  });
+});

@@ -7,16 +7,10 @@
  */
 import { render, type Instance } from 'ink';
 import type { ReadStream, WriteStream } from 'node:tty';
-import type { ErrorInfo } from '../../engine/errors.js';
-import {
-  CANCELLED,
-  type CommandName,
-  type EventInput,
-  type SessionSummary,
-} from '../../engine/events.js';
+import { CANCELLED, type CommandName, type EventInput } from '../../engine/events.js';
 import type { Plan } from '../../engine/types.js';
 import { initialState, runningStepTitles, type Prompt } from '../model.js';
-import { stamp, type Presenter } from '../presenter.js';
+import { failureSummary, stamp, type Presenter } from '../presenter.js';
 import { createSessionStore, type SessionStore } from '../store.js';
 import type { PromptAnswer } from './prompts.js';
 import { App } from './screen.js';
@@ -78,23 +72,10 @@ export function createInkPresenter(options: InkOptions): Presenter {
     },
     runningSteps: () => runningStepTitles(store.getState()),
     showError(error) {
-      const summary = failure(error);
+      const summary = failureSummary(error);
       store.dispatch(stamp({ type: 'session.finished', summary, exitCode: error.exitCode }));
     },
     close: () => unmount(instance),
-  };
-}
-
-/** A closing summary for an error that ended the run before the session could report it. */
-function failure(error: ErrorInfo): SessionSummary {
-  return {
-    outcome: 'failed',
-    headline: 'shir-doctor stopped before the session could finish.',
-    changes: { created: [], updated: [], deleted: [] },
-    reportPaths: {},
-    nextCommands: [],
-    retries: 0,
-    error,
   };
 }
 
