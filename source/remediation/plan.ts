@@ -70,7 +70,7 @@ export function makePlan(
     ...hosting.decisions,
     linkedServicesToRewire: rewire.linkedServices.map((service) => service.name),
     pipelinesToRewire: rewire.pipelines.map((pipeline) => pipeline.name),
-    apiUrl: chooseApiUrl(target, rewire),
+    apiUrl: chooseApiUrl(target, rewire, inventory, hosting.decisions.runtimeName),
   };
 
   const needsShir = rewire.linkedServices.length + rewire.pipelines.length > 0 ||
@@ -99,12 +99,25 @@ function chooseRewires(inventory: Inventory): RewireChoice {
   };
 }
 
-function chooseApiUrl(target: Target, rewire: RewireChoice): string | undefined {
+/**
+ * The URL the end-to-end test calls: --api-url; else a Web activity's full URL (one that
+ * moves to the runtime, or already runs on it), which is a real call the pipelines make; else a
+ * moved linked service's base URL, which may not answer 2xx by itself.
+ */
+function chooseApiUrl(
+  target: Target,
+  rewire: RewireChoice,
+  inventory: Inventory,
+  runtimeName: string,
+): string | undefined {
   if (target.apiUrl) return target.apiUrl;
-  const activityUrl = rewire.pipelines
-    .flatMap((pipeline) => pipeline.webActivities)
-    .find((activity) => activity.classification === 'external-api' && hostOf(activity.url));
-  return activityUrl?.url ?? rewire.linkedServices.find((service) => hostOf(service.url))?.url;
+  const isOnRuntime = (via?: string): boolean => via?.toLowerCase() === runtimeName.toLowerCase();
+  const activities = inventory.pipelines.flatMap((pipeline) => pipeline.webActivities)
+    .filter((activity) => hostOf(activity.url));
+  const moving = activities.find((activity) => activity.classification === 'external-api');
+  const moved = activities.find((activity) => isOnRuntime(activity.connectVia));
+  const service = rewire.linkedServices.find((item) => hostOf(item.url));
+  return moving?.url ?? moved?.url ?? service?.url;
 }
 
 function rewireItems(inventory: Inventory, runtimeName: string, rewire: RewireChoice): PlanItem[] {

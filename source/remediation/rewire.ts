@@ -109,7 +109,6 @@ async function runBackup(context: FixContext, io: StepIO): Promise<StepOutcome> 
 
   const artifacts = artifactsOf(context);
   for (const item of targets) {
-    if (io.journal.recall<string>(writtenKey(item)) !== undefined) continue;
     io.progress(`backing up ${label(item)}`);
     await backupOne(context, io, item, await read(artifacts, item));
   }
@@ -117,9 +116,10 @@ async function runBackup(context: FixContext, io: StepIO): Promise<StepOutcome> 
 }
 
 /**
- * Records the baseline a rewrite is checked against. In a resumed session, a definition this
- * session never wrote may have changed since the interrupted run; the current one becomes the
- * baseline then, unless it already points at our runtime (a write whose outcome was lost).
+ * Records the baseline a rewrite is checked against. In a resumed session, a definition may
+ * have changed since the earlier run; unless the change is our own write (by ETag, or by
+ * content when its outcome was lost), the current definition becomes the baseline and the
+ * earlier write no longer counts as ours. Only `connectVia` is ever changed on top of it.
  */
 async function backupOne(
   context: FixContext,
@@ -132,12 +132,14 @@ async function backupOne(
   if (previous) {
     const original = propertiesOf(JSON.parse(previous.text) as JsonObject);
     const slots = connectViaSlots(context, item, original);
-    if (pointsAt(propertiesOf(raw.body), slots, context.decisions.runtimeName)) return;
-    io.progress(`${label(item)} changed since the interrupted run; backing up the current one`);
+    const runtimeName = context.decisions.runtimeName;
+    if (isOurWrite(io.journal, item, raw, original, slots, runtimeName)) return;
+    io.progress(`${label(item)} changed since the earlier run; backing up the current one`);
   }
 
   const path = await io.journal.backup(item.kind, item.name, raw.text, raw.etag);
   await io.journal.remember(backupKey(item), { etag: raw.etag, text: raw.text, path });
+  if (previous) await io.journal.remember(writtenKey(item), null);
 }
 
 async function read(artifacts: ArtifactsClient, item: RewireTarget): Promise<RawDefinition> {

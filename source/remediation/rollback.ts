@@ -125,7 +125,7 @@ export function changedDefinitions(contents: JournalContents): RewireTarget[] {
     const match = /^backup:(linked-service|pipeline):(.+)$/.exec(key);
     if (!match) continue;
     const item = { kind: match[1] as RewireTarget['kind'], name: match[2] };
-    if (contents.state[writtenKey(item)] !== undefined || isUncertain(contents, item)) {
+    if (contents.state[writtenKey(item)] != null || isUncertain(contents, item)) {
       items.push(item);
     }
   }
@@ -172,7 +172,7 @@ async function restoreOne(
   const currentProperties = propertiesOf(current.body);
   if (canonicalJson(currentProperties) === canonicalJson(original)) return 'already restored';
 
-  const written = contents.state[writtenKey(item)] as string | undefined;
+  const written = (contents.state[writtenKey(item)] ?? undefined) as string | undefined;
   if (!isStillOurs(item, current, original, written)) throw changedSince(item, written, current);
 
   const properties = structuredClone(original);

@@ -192,6 +192,33 @@ describe('session edge cases', () => {
         .toBe(true);
     }, 60_000);
 
+  it('takes a fresh baseline when a definition changed between an interrupted run and its resume',
+    async () => {
+      box = await startTestSandbox({ scenario: 'F01' });
+      const controller = new AbortController();
+      await runFix(options(box, { signal: controller.signal }), recordingUI((event) => {
+        if (event.type === 'step.succeeded' && event.stepId === 'rewire') controller.abort();
+      }));
+      const dev = box.clients.artifacts((await box.clients.synapse.workspaces.get(
+        box.target.resourceGroup, box.target.workspaceName)).connectivityEndpoints!.dev!);
+      const edited = stored(box, 'linkedservices', 'RestService');
+      edited.description = 'edited while the session was interrupted';
+      edited.connectVia.referenceName = 'AutoResolveIntegrationRuntime';
+      await writeDefinition(dev, 'linked-service', 'RestService', edited);
+
+      const resumed = await runFix(options(box), recordingUI());
+
+      expect(resumed.summary.error).toBeUndefined();
+      expect(resumed.summary.outcome).toBe('fixed');
+      const after = stored(box, 'linkedservices', 'RestService');
+      expect(after.description).toBe('edited while the session was interrupted');
+      expect(after.connectVia.referenceName).toBe('shir-doctor-ir');
+
+      expect((await runRollback(options(box), recordingUI())).exitCode).toBe(0);
+      expect(JSON.stringify(stored(box, 'linkedservices', 'RestService')))
+        .toBe(JSON.stringify(edited));
+    }, 60_000);
+
   it('resumes an interrupted fix in the same session and finishes it', async () => {
     box = await startTestSandbox({ scenario: 'F01' });
     const controller = new AbortController();
