@@ -171,13 +171,13 @@ function checkIfMatch(ctx: Ctx, existing: ArmResource | undefined): void {
 }
 
 function beforeDeleteRuntime(world: World, stored: ArmResource): void {
-  const wsName = stored.id.split('/')[8];
-  const users = Object.values(world.dev(wsName).linkedServices)
-    .filter((ls) => ls.properties?.connectVia?.referenceName?.toLowerCase() ===
-      stored.name.toLowerCase());
+  const dev = world.dev(stored.id.split('/')[8]);
+  const needle = `"referencename":"${stored.name.toLowerCase()}"`;
+  const users = [...Object.values(dev.linkedServices), ...Object.values(dev.pipelines)]
+    .filter((a) => JSON.stringify(a.properties).toLowerCase().includes(needle));
   if (users.length > 0) {
     throw new HttpFail(400, 'IntegrationRuntimeInUse',
-      `Integration runtime '${stored.name}' is referenced by linked service(s) ` +
+      `Integration runtime '${stored.name}' is referenced by ` +
       `${users.map((u) => `'${u.name}'`).join(', ')} and cannot be deleted.`);
   }
   delete world.state.runtimes[idKey(stored.id)];

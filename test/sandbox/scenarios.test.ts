@@ -21,6 +21,9 @@ describe('pipelines and DEP', () => {
     const { run, activities } = await runPipelineOn(sb, 'CallPartnerApi', 'ir-e2e');
     expect(run.status).toBe('Succeeded');
     expect(activities[0].output.status).toBe('healthy');
+    const del = await raw(sb, 'DELETE', `${ids(sb).ir('ir-e2e')}?api-version=2021-06-01-preview`);
+    expect(del.status).toBe(400);
+    expect(del.body.error.message).toContain("'CallPartnerApi'");
   });
 
   it('F02: an activity without connectVia runs on the managed runtime and fails', async () => {
