@@ -197,7 +197,7 @@ function combineFailures(failures: DoctorError[], done: string[]): DoctorError {
   });
 }
 
-/** Rewires one definition; returns `rewired` or `already rewired`. */
+/** Rewires one definition; says whether it was rewired, already was, or had nothing to move. */
 async function rewireOne(
   context: FixContext,
   io: StepIO,
