@@ -25,7 +25,6 @@ import type { FixContext, SecretSource } from './context.js';
 import {
   canonicalJson,
   findMaskedSecrets,
-  findWebActivities,
   getAt,
   isSameExcept,
   propertiesOf,

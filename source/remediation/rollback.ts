@@ -26,7 +26,6 @@ import {
   type SessionInfo,
 } from '../engine/journal.js';
 import type { Target } from '../engine/types.js';
-import type { SecretSource } from './context.js';
 import {
   canonicalJson,
   deletePipeline,

@@ -121,7 +121,7 @@ async function runChecks(
   const isHealthy = runtime !== undefined && isRuntimeHealthy(runtime);
   report(await probeCheck(context));
   const e2e = await endToEnd(session, context, isHealthy);
-  report(e2eCheck(e2e, isHealthy, decisions.apiUrl));
+  report(e2eCheck(e2e, decisions.apiUrl));
   return e2e;
 }
 
@@ -233,11 +233,7 @@ async function endToEnd(
   });
 }
 
-function e2eCheck(
-  e2e: EndToEndResult | undefined,
-  isHealthy: boolean,
-  apiUrl: string | undefined,
-): CheckResult {
+function e2eCheck(e2e: EndToEndResult | undefined, apiUrl: string | undefined): CheckResult {
   const name = 'End-to-end API test';
   if (!e2e) {
     return { name, isPassing: false, detail: !apiUrl
