@@ -270,11 +270,21 @@ function tally(plan: Plan): string {
     `${counts.delete} to delete`;
 }
 
-function nothingToDo(session: Session, planned: PlanResult): Promise<SessionResult> {
+function nothingToDo(
+  session: Session,
+  detected: DetectResult,
+  planned: PlanResult,
+): Promise<SessionResult> {
+  const { linkedServices, pipelines } = detected.inventory;
+  const isAnyOnShir = [...linkedServices, ...pipelines]
+    .some((item) => item.classification === 'on-shir');
   return finishSession(session, {
     outcome: 'healthy',
-    headline: `Nothing to change: the affected connections already run on ` +
-      `${planned.decisions.runtimeName}.`,
+    headline: isAnyOnShir
+      ? `Nothing to change: the affected connections already run on ` +
+        `${planned.decisions.runtimeName}.`
+      : 'Nothing to change: no linked service or Web activity calls an internet API from ' +
+        'the managed runtime.',
     exitCode: ExitCode.ok,
     nextCommands: ['shir-doctor verify'],
   });
@@ -299,7 +309,7 @@ async function fixBody(session: Session): Promise<SessionResult> {
   if (!planHasChanges(planned.plan)) {
     return session.journal.isResumed
       ? proveAgain(session, detected, planned)
-      : nothingToDo(session, planned);
+      : nothingToDo(session, detected, planned);
   }
   if (!(await approve(session, planned.plan))) return declined(session);
 
@@ -463,7 +473,7 @@ export async function runPlanOnly(options: SessionOptions, ui: SessionUI): Promi
     if (!detected.inventory.workspace.isDepLocked) return notApplicable(session, detected);
 
     const planned = planAndReport(session, detected);
-    if (!planHasChanges(planned.plan)) return nothingToDo(session, planned);
+    if (!planHasChanges(planned.plan)) return nothingToDo(session, detected, planned);
     return finishSession(session, {
       outcome: 'unhealthy',
       headline: `${tally(planned.plan)}. Nothing was changed.`,

@@ -91,6 +91,22 @@ describe('session edge cases', () => {
     expect(stored(box, 'linkedservices', 'RestService')).toEqual(before);
   });
 
+  it('has nothing to do in a DEP workspace whose connections need no SHIR', async () => {
+    box = await startTestSandbox({ scenario: variant((s) => {
+      const ws = Object.values(s.workspaces)[0] as any;
+      ws.linkedServices = ws.linkedServices.filter((l: any) => l.properties.type === 'AzureBlobFS');
+      ws.pipelines = [];
+    }) });
+    const ui = recordingUI();
+
+    const result = await runFix(options(box), ui);
+
+    expect(result.exitCode).toBe(0);
+    expect(result.summary.outcome).toBe('healthy');
+    expect(result.summary.headline).toContain('no linked service or Web activity');
+    expect(ui.events.some((e) => e.type === 'step.started')).toBe(false);
+  });
+
   it('reports a slow API as a timeout naming the API, and removes the test pipeline (F18)',
     async () => {
       box = await startTestSandbox({ scenario: variant((s) => {
