@@ -94,7 +94,8 @@ describe('session edge cases', () => {
   it('has nothing to do in a DEP workspace whose connections need no SHIR', async () => {
     box = await startTestSandbox({ scenario: variant((s) => {
       const ws = Object.values(s.workspaces)[0] as any;
-      ws.linkedServices = ws.linkedServices.filter((l: any) => l.properties.type === 'AzureBlobFS');
+      ws.linkedServices = ws.linkedServices
+        .filter((l: any) => l.properties.type === 'AzureBlobFS');
       ws.pipelines = [];
     }) });
     const ui = recordingUI();
