@@ -36,6 +36,7 @@ function mask(value: unknown): unknown {
 function fakeDevEndpoint() {
   const store = new Map<string, Stored>();
   let version = 0;
+  let failOperations = false;
   const puts: string[] = [];
   const respond = (request: PipelineRequest, status: number, body?: unknown,
     headers: Record<string, string> = {}) => ({
@@ -51,6 +52,10 @@ function fakeDevEndpoint() {
       const url = new URL(request.url);
       const key = url.pathname.replace('/dev/ws/', '').toLowerCase();
       if (key.startsWith('operationresults/')) {
+        if (failOperations) {
+          return respond(request, 200, { status: 'Failed',
+            error: { code: 'InvalidPayload', message: 'the service refused the definition' } });
+        }
         const target = decodeURIComponent(key.slice('operationresults/'.length));
         return respond(request, 200, view(target, store.get(target)!));
       }
@@ -80,7 +85,8 @@ function fakeDevEndpoint() {
     version += 1;
     store.set(key.toLowerCase(), { properties, etag: `"v${version}"` });
   };
-  return { client, store, put, puts };
+  const failNextOperations = () => { failOperations = true; };
+  return { client, store, put, puts, failNextOperations };
 }
 
 const restService = () => ({
@@ -225,6 +231,20 @@ describe('backup and rewire', () => {
       const stored = dev.store.get('linkedservices/restservice')!.properties as any;
       expect(stored.connectVia.referenceName).toBe('shir-doctor-ir');
     });
+
+  it('fails the item and journals the failure when the write operation fails', async () => {
+    const context = makeContext(dev, { [API_KEY]: SECRET });
+    context.decisions.pipelinesToRewire = [];
+    await backupStep().run(context, io(journal));
+    dev.failNextOperations();
+
+    const failure = await rewireStep().run(context, io(journal)).catch((error) => error);
+
+    expect(isDoctorError(failure)).toBe(true);
+    expect(failure.info.what).toContain('update Linked service RestService');
+    const outcomes = journal.entries.filter((entry) => entry.type === 'outcome');
+    expect(outcomes.at(-1)).toMatchObject({ result: { isOk: false } });
+  });
 
   it('names the environment variable for a secret', () => {
     expect(secretEnvName('PartnerFiles:/typeProperties/password'))
