@@ -111,7 +111,9 @@ function hostFromConnectionString(value: unknown): string | undefined {
   const text = isObject(value) ? value.value : value;
   if (typeof text !== 'string') return undefined;
 
-  const endpoint = /(?:BlobEndpoint|Server|Data Source)=(?:tcp:)?([^;,]+)/i.exec(text)?.[1];
+  const url = /[a-z][a-z0-9+.-]*:\/\/([^/;?:@\s]+)/i.exec(text)?.[1];
+  if (url) return `https://${url}`;
+  const endpoint = /(?:BlobEndpoint|Server|Data Source|Host)=(?:tcp:)?([^;,]+)/i.exec(text)?.[1];
   if (endpoint) return endpoint.includes('://') ? endpoint : `https://${endpoint}`;
   const account = /AccountName=([^;]+)/i.exec(text)?.[1];
   return account ? `https://${account}.blob.core.windows.net` : undefined;

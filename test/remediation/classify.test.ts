@@ -112,6 +112,15 @@ describe('wire helpers', () => {
     } })).toBe('https://acct1.blob.core.windows.net');
   });
 
+  it('reads a host from JDBC-style and key-value connection strings', () => {
+    expect(linkedServiceUrl({ typeProperties: {
+      connectionString: 'jdbc:snowflake://acme.snowflakecomputing.com/?user=etl',
+    } })).toBe('https://acme.snowflakecomputing.com');
+    expect(linkedServiceUrl({ typeProperties: {
+      connectionString: 'Host=db.partner.example;Port=5432;Database=x',
+    } })).toBe('https://db.partner.example');
+  });
+
   it('finds every masked SecureString, with escaped pointer tokens', () => {
     const properties = {
       typeProperties: {
