@@ -1,0 +1,195 @@
+/**
+ * Helpers for the resume, rollback and Ctrl-C tests: run the BUILT CLI as a child process,
+ * watch its JSON event lines and kill it when a predicate matches; then open the persisted
+ * sandbox world of the same state folder to count what exists and read the stored bodies.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { DoctorEvent, SessionSummary } from '../../source/engine/events.js';
+import { writeDefinition } from '../../source/remediation/definitions.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { CLI, ROOT } from '../e2e/cli.js';
+
+export { ensureBuilt, readTree, runCli } from '../e2e/cli.js';
+
+/** A finished child run of the CLI. */
+export interface WatchedRun {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  events: DoctorEvent[];
+  stdout: string;
+  stderr: string;
+  /** The event at which the run was killed, if it was. */
+  killedAt?: DoctorEvent;
+}
+
+/** Tells `watchCli` when to send which signal; return undefined to let the run go on. */
+export type KillRule = (event: DoctorEvent) => NodeJS.Signals | undefined;
+
+/** Runs the CLI with pipes; sends the signal `rule` names at the first event it matches. */
+export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT,
+    env: { ...process.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const run: WatchedRun = { code: null, signal: null, events: [], stdout: '', stderr: '' };
+  let pending = '';
+  child.stdin.end();
+  child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    run.stdout += text;
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) onEvent(JSON.parse(line) as DoctorEvent);
+  });
+
+  function onEvent(event: DoctorEvent): void {
+    run.events.push(event);
+    const signal = run.killedAt === undefined ? rule?.(event) : undefined;
+    if (signal === undefined) return;
+
+    run.killedAt = event;
+    child.kill(signal);
+  }
+
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ ...run, code, signal }));
+  });
+}
+
+/** The sandbox flags every run uses, on one state folder. */
+export function sandboxArgs(command: string, stateDir: string, timeScale = 0): string[] {
+  return [command, '--sandbox', '--json', '--time-scale', String(timeScale),
+    '--state-dir', stateDir];
+}
+
+export function freshStateDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'shir-resume-'));
+}
+
+/** The session.started event of a run. */
+export function startedOf(run: WatchedRun): Extract<DoctorEvent, { type: 'session.started' }> {
+  const started = run.events.find((event) => event.type === 'session.started');
+  if (started?.type !== 'session.started') throw new Error(`no session.started:\n${run.stderr}`);
+
+  return started;
+}
+
+/** The closing summary of a run; throws with stderr when there is none. */
+export function summaryOf(run: WatchedRun): SessionSummary {
+  const last = run.events.at(-1);
+  if (last?.type !== 'session.finished') throw new Error(`no session.finished:\n${run.stderr}`);
+
+  return last.summary;
+}
+
+/** What the persisted world holds, as the tests compare it. */
+export interface WorldSnapshot {
+  /** Names per kind of ARM resource in the resource group, sorted. */
+  names: Record<string, string[]>;
+  /** Self-hosted runtimes and their node names. */
+  nodes: Record<string, string[]>;
+  /** Stored (unmasked) `properties` of every linked service, by name. */
+  linkedServices: Record<string, unknown>;
+  /** Stored `properties` of every pipeline, by name. */
+  pipelines: Record<string, unknown>;
+}
+
+/** Opens the world the CLI left in `stateDir` and runs `work` on it. */
+export async function withWorld<T>(
+  stateDir: string,
+  work: (box: TestSandbox, dev: ReturnType<TestSandbox['clients']['artifacts']>) => Promise<T>,
+): Promise<T> {
+  const box = await startTestSandbox({ stateDir: join(stateDir, 'sandbox') });
+  try {
+    const { resourceGroup, workspaceName } = box.target;
+    const workspace = await box.clients.synapse.workspaces.get(resourceGroup, workspaceName);
+    return await work(box, box.clients.artifacts(workspace.connectivityEndpoints!.dev!));
+  } finally {
+    await box.cleanup();
+  }
+}
+
+/** Reads the world in `stateDir` through the SDK and `peek`. */
+export function snapshot(stateDir: string): Promise<WorldSnapshot> {
+  return withWorld(stateDir, async (box, dev) => {
+    const rg = box.target.resourceGroup;
+    const { clients } = box;
+    const names: WorldSnapshot['names'] = {
+      vm: await namesOf(clients.compute.virtualMachines.list(rg)),
+      nic: await namesOf(clients.network.networkInterfaces.list(rg)),
+      vnet: await namesOf(clients.network.virtualNetworks.list(rg)),
+      nsg: await namesOf(clients.network.networkSecurityGroups.list(rg)),
+      nat: await namesOf(clients.network.natGateways.list(rg)),
+      publicIp: await namesOf(clients.network.publicIPAddresses.list(rg)),
+    };
+    return { names, nodes: await nodesOf(box), ...(await definitionsOf(box, dev)) };
+  });
+}
+
+async function namesOf(pages: AsyncIterable<{ name?: string }>): Promise<string[]> {
+  const names: string[] = [];
+  for await (const item of pages) names.push(item.name ?? '');
+
+  return names.sort();
+}
+
+async function nodesOf(box: TestSandbox): Promise<Record<string, string[]>> {
+  const { resourceGroup, workspaceName } = box.target;
+  const nodes: Record<string, string[]> = {};
+  const runtimes = box.clients.synapse.integrationRuntimes
+    .listByWorkspace(resourceGroup, workspaceName);
+  for await (const runtime of runtimes) {
+    if (runtime.properties.type !== 'SelfHosted') continue;
+
+    const stored = box.sandbox.peek(`${runtime.id}#runtime`) as
+      { nodes?: { nodeName: string }[] } | undefined;
+    nodes[runtime.name!] = (stored?.nodes ?? []).map((node) => node.nodeName).sort();
+  }
+  return nodes;
+}
+
+type DevClient = ReturnType<TestSandbox['clients']['artifacts']>;
+
+async function definitionsOf(
+  box: TestSandbox,
+  dev: DevClient,
+): Promise<Pick<WorldSnapshot, 'linkedServices' | 'pipelines'>> {
+  const linkedServices: Record<string, unknown> = {};
+  const pipelines: Record<string, unknown> = {};
+  for await (const item of dev.linkedServiceOperations.listLinkedServicesByWorkspace()) {
+    linkedServices[item.name!] = stored(box, 'linkedservices', item.name!);
+  }
+  for await (const item of dev.pipelineOperations.listPipelinesByWorkspace()) {
+    pipelines[item.name!] = stored(box, 'pipelines', item.name!);
+  }
+  return { linkedServices, pipelines };
+}
+
+/** The stored, unmasked `properties` of a definition, as the emulator keeps it. */
+export function stored(box: TestSandbox, kind: 'linkedservices' | 'pipelines', name: string):
+  unknown {
+  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/${kind}/${name}`) as
+    { properties?: unknown } | undefined;
+
+  return body === undefined ? undefined : structuredClone(body.properties);
+}
+
+/** PUTs a linked service's stored properties, changed by `edit`, through the SDK. */
+export async function editLinkedService(
+  stateDir: string,
+  name: string,
+  edit: (properties: Record<string, unknown>) => void,
+): Promise<Record<string, unknown>> {
+  return withWorld(stateDir, async (box, dev) => {
+    const properties = stored(box, 'linkedservices', name) as Record<string, unknown>;
+    edit(properties);
+    await writeDefinition(dev, 'linked-service', name, properties);
+    return properties;
+  });
+}
