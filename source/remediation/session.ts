@@ -7,8 +7,10 @@
  * exit code. Every path ends with exactly one `session.finished`, including failures.
  *
  * Fix: detect → findings → plan → (no changes: healthy, exit 0) → approval (flag or prompt;
- * declined: exit 6) → the step graph (host steps, backup, rewire, prove) → summary. A workspace
- * that is not DEP-locked is not-applicable (exit 4) and nothing changes.
+ * declined: exit 6) → every masked secret asked for → the step graph (host steps, backup,
+ * rewire, prove) → summary. A workspace that is not DEP-locked is not-applicable (exit 4) and
+ * nothing changes. A resumed session with nothing left to change runs the end-to-end test
+ * again rather than calling the workspace healthy.
  */
 import { join } from 'node:path';
 
