@@ -163,6 +163,7 @@ function install(world: World, vm: ArmResource, script: string, params: Params,
 function register(world: World, vm: ArmResource, t: Transcript, key: string, nodeName: string,
   proxyUrl: string | undefined): ScriptOutcome {
   const runtimeId = runtimeForKey(world, key);
+  if (world.guest(vm.id).echoesAuthKey) echoKey(t, key, nodeName);
   const refusal = registrationRefusal(world, vm, runtimeId, nodeName, proxyUrl);
   if (refusal || !runtimeId) {
     t.say(`Failed to register the node: ${refusal ?? 'unknown runtime'}`);
@@ -185,6 +186,13 @@ function register(world: World, vm: ArmResource, t: Transcript, key: string, nod
   t.stage('service', 'ok', { name: 'DIAHostService' });
   t.stage('done', 'ok', { node: nodeName });
   return t.end('install', INSTALL_EXIT.ok, 5000, reg);
+}
+
+/** A verbose transcript: the registration command line, key and all, on both streams. */
+function echoKey(t: Transcript, key: string, nodeName: string): void {
+  const line = `dmgcmd.exe -RegisterNewNode "${key}" "${nodeName}"`;
+  t.say(line);
+  t.errors.push(`VERBOSE: ${line}`);
 }
 
 /** Why dmgcmd would refuse to register this node, or undefined when it would succeed. */

@@ -91,6 +91,11 @@ export interface GuestSeed {
   registrationStalls?: boolean;
   /** DIAHostService fails to start after registration. */
   serviceFailsToStart?: boolean;
+  /**
+   * The install echoes the registration command line, auth key included, on stdout and stderr,
+   * as a verbose transcript would (F13: the product must redact script output and errors).
+   */
+  echoesAuthKey?: boolean;
 }
 
 /** Network behaviour outside the VMs. */
