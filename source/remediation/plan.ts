@@ -2,12 +2,15 @@
  * Plan: from what detect found, decide the cheapest repair and list every change, Terraform
  * style, with the evidence behind it. Pure: no Azure calls.
  *
- * Host policy, cheapest first:
- * 1. reuse a healthy self-hosted runtime (not shared, Online, an Online node on a VM with
- *    egress) — nothing to create;
- * 2. otherwise use our runtime (`shir-doctor-ir`, created when missing; a new name when ours
- *    is full, F15) on an existing Windows VM (`--vm-name`, or one shir-doctor created before);
- * 3. otherwise create the network and a VM.
+ * Host policy, cheapest first (with --vm-name, only that VM is considered):
+ * 1. reuse a healthy self-hosted runtime (not shared, Online, a node with no False capability
+ *    on a VM with egress) — nothing to create;
+ * 2. otherwise repair an existing unshared runtime in place on the VM its node runs on (F07,
+ *    F14): reinstall or re-register there, adding egress if the VM lacks it;
+ * 3. otherwise use our runtime (`shir-doctor-ir`, created when missing; a new name when ours
+ *    is full, F15) on an existing Windows VM (`--vm-name`, or one shir-doctor created and
+ *    tagged before);
+ * 4. otherwise create the network and a VM.
  * A VM that already hosts another runtime's node is never given a second runtime (F06), and a
  * shared runtime is never reused (F05). An Offline node with our node name is removed first,
  * with approval (F14).
