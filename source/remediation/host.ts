@@ -41,6 +41,8 @@ import {
   isNotFound,
   journaled,
   parseArmId,
+  sleep,
+  tuningOf,
 } from './resources.js';
 import { authKeyStep, runtimeStep, staleNodesStep } from './runtime.js';
 
@@ -89,12 +91,43 @@ async function runVm(context: FixContext, io: StepIO): Promise<StepOutcome> {
   if (existing && host.mode === 'create' && !isCreatedByUs(existing.tags)) {
     throw vmNameTaken(host.vmName);
   }
-  if (existing) return useExistingVm(context, existing);
+  if (existing) return useExistingVm(context, await settledVm(context, io, existing));
   if (host.mode !== 'create') throw vmNotFound(context.target, host.vmName);
 
   const vm = await createVm(context, io);
   context.produced.vmId = vm.id;
   return { status: 'succeeded', summary: `Created ${vm.name} (${NEW_VM.size}), no public IP` };
+}
+
+const VM_SETTLE_DEADLINE_MS = 20 * 60_000;
+
+/**
+ * A VM whose create or update is still running (an interrupted session left it in flight)
+ * cannot take a Run Command yet: wait until Azure finishes it, then use it as it stands.
+ */
+async function settledVm(
+  context: FixContext,
+  io: StepIO,
+  vm: VirtualMachine,
+): Promise<VirtualMachine> {
+  const deadline = Date.now() + VM_SETTLE_DEADLINE_MS;
+  let current = vm;
+  while (isVmBusy(current) && Date.now() < deadline) {
+    io.progress(`waiting for VM ${vm.name} to finish ${current.provisioningState}`);
+    await sleep(tuningOf(context).pollIntervalMs, io.signal);
+    current = await context.clients.compute.virtualMachines
+      .get(context.target.resourceGroup, vm.name ?? '')
+      .catch((error: unknown) => {
+        throw asDoctorError(error, 'read the virtual machine', vm.name);
+      });
+  }
+  return current;
+}
+
+function isVmBusy(vm: VirtualMachine): boolean {
+  const state = (vm.provisioningState ?? 'Succeeded').toLowerCase();
+
+  return state === 'creating' || state === 'updating';
 }
 
 async function useExistingVm(context: FixContext, vm: VirtualMachine): Promise<StepOutcome> {
