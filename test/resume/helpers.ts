@@ -27,8 +27,11 @@ export interface WatchedRun {
   killedAt?: DoctorEvent;
 }
 
+/** A signal to send, optionally some real milliseconds after the matching event. */
+export type KillOrder = NodeJS.Signals | { signal: NodeJS.Signals; afterMs: number };
+
 /** Tells `watchCli` when to send which signal; return undefined to let the run go on. */
-export type KillRule = (event: DoctorEvent) => NodeJS.Signals | undefined;
+export type KillRule = (event: DoctorEvent) => KillOrder | undefined;
 
 /** Runs the CLI with pipes; sends the signal `rule` names at the first event it matches. */
 export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
@@ -49,11 +52,12 @@ export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
 
   function onEvent(event: DoctorEvent): void {
     run.events.push(event);
-    const signal = run.killedAt === undefined ? rule?.(event) : undefined;
-    if (signal === undefined) return;
+    const order = run.killedAt === undefined ? rule?.(event) : undefined;
+    if (order === undefined) return;
 
     run.killedAt = event;
-    child.kill(signal);
+    if (typeof order === 'string') child.kill(order);
+    else setTimeout(() => child.kill(order.signal), order.afterMs);
   }
 
   return new Promise((resolve, reject) => {

@@ -1,0 +1,103 @@
+/**
+ * Kill-and-resume inside each long-running operation: at demo pacing (time scale 1) the
+ * network creates, the VM create, the install run command, a linked-service rewrite and the
+ * end-to-end pipeline run each take seconds, so a SIGKILL shortly after the step announces one
+ * lands while it is in flight. One session is killed once in each of them in turn, every
+ * rerun resuming the last; the journal shows each interrupted change as uncertain (an intent
+ * without an outcome). The last rerun must finish with the same world as an uninterrupted run.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import type { DoctorEvent } from '../../source/engine/events.js';
+import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
+import {
+  ensureBuilt,
+  freshStateDir,
+  sandboxArgs,
+  snapshot,
+  startedOf,
+  summaryOf,
+  watchCli,
+  type WatchedRun,
+  type WorldSnapshot,
+} from './helpers.js';
+
+const TIMEOUT = 180_000;
+const DEMO_PACE = 1;
+
+/** Where to kill, and the change the journal must then show as in flight. */
+interface InFlightKill {
+  label: string;
+  /** A step.progress message that announces the operation. */
+  progress: RegExp;
+  /** Real milliseconds after the announcement; well inside the operation at demo pacing. */
+  afterMs: number;
+  /** `kind action` of the journaled change left without an outcome, if the step journals it. */
+  uncertain?: string;
+}
+
+const KILLS: InFlightKill[] = [
+  { label: 'public IP create', progress: /^creating public-ip /, afterMs: 400,
+    uncertain: 'public-ip create' },
+  { label: 'virtual network create', progress: /^creating virtual-network /, afterMs: 500,
+    uncertain: 'virtual-network create' },
+  { label: 'VM create', progress: /^provisioning VM /, afterMs: 1500,
+    uncertain: 'virtual-machine create' },
+  { label: 'install run command', progress: /^installing the runtime/, afterMs: 1500,
+    uncertain: 'run-command create' },
+  { label: 'linked service rewrite', progress: /^rewiring Linked service PartnerFiles/,
+    afterMs: 500, uncertain: 'linked-service update' },
+  { label: 'end-to-end pipeline run', progress: /^pipeline run InProgress/, afterMs: 0 },
+];
+
+let reference: WorldSnapshot;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const stateDir = await freshStateDir();
+  const run = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
+  expect(summaryOf(run).outcome, run.stderr).toBe('fixed');
+  reference = await snapshot(stateDir);
+}, TIMEOUT);
+
+function announces(event: DoctorEvent, kill: InFlightKill): boolean {
+  return event.type === 'step.progress' && kill.progress.test(event.message);
+}
+
+/** `kind action` of every change the session's journal holds without an outcome. */
+async function uncertainChanges(stateDir: string, run: WatchedRun): Promise<string[]> {
+  const journal = await readJournal(sessionDirectory(stateDir, startedOf(run).sessionId));
+
+  return journal.uncertain.map(({ change }) => `${change.kind} ${change.action}`);
+}
+
+describe('SIGKILL inside each long-running operation, then the same fix again', () => {
+  it('resumes after every kill and ends as an uninterrupted run does', async () => {
+    const stateDir = await freshStateDir();
+    const args = [...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'];
+    const sessionIds = new Set<string>();
+    const resumed: boolean[] = [];
+
+    for (const kill of KILLS) {
+      const run = await watchCli(args, (event) =>
+        announces(event, kill) ? { signal: 'SIGKILL', afterMs: kill.afterMs } : undefined);
+
+      expect(run.killedAt, `never announced the ${kill.label}`).toBeDefined();
+      expect(run.signal, `the ${kill.label} ended before the kill`).toBe('SIGKILL');
+      if (kill.uncertain) {
+        expect(await uncertainChanges(stateDir, run), kill.label).toContain(kill.uncertain);
+      }
+      sessionIds.add(startedOf(run).sessionId);
+      resumed.push(startedOf(run).isResumed);
+    }
+    const last = await watchCli(args);
+    const world = await snapshot(stateDir);
+
+    expect(last.code, last.stderr).toBe(0);
+    expect(summaryOf(last).outcome).toBe('fixed');
+    expect(startedOf(last).isResumed).toBe(true);
+    expect(resumed).toEqual([false, ...KILLS.slice(1).map(() => true)]);
+    expect([...sessionIds]).toEqual([startedOf(last).sessionId]);
+    expect(world).toEqual(reference);
+  }, TIMEOUT);
+});
