@@ -228,7 +228,40 @@ describe('F15: the runtime already has 4 nodes', () => {
     expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
       .toBe('shir-doctor-ir');
   });
+  it('does not extend even its own runtime when that one is full', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'shir-f15-'));
+    const scenario = join(folder, 'F15-ours.json');
+    writeFileSync(scenario, JSON.stringify(fullOwnRuntime()));
+    box = await startScenario(scenario);
+
+    const result = await run(box, 'fix');
+    rmSync(folder, { recursive: true, force: true });
+
+    expect(result.exitCode).toBe(0);
+    expect(planItems(result.ui).find((item) => item.name === 'shir-doctor-ir')?.action)
+      .toBe('keep');
+    expect(runtimeState(box, 'shir-doctor-ir').nodes.map((node: any) => node.nodeName))
+      .toEqual(['N1', 'N2', 'N3', 'N4']);
+    const runtime = stored(box, 'linkedservices', 'RestService').connectVia.referenceName;
+    expect(runtime).not.toBe('shir-doctor-ir');
+    expect(runtimeState(box, runtime).nodes.map((node: any) => node.status)).toEqual(['Online']);
+  });
 });
+
+/** F15 where the full runtime is the one shir-doctor would call its own. */
+function fullOwnRuntime(): object {
+  const runtimes = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/' +
+    'Microsoft.Synapse/workspaces/{workspaceName}/integrationruntimes';
+  const node = (name: string, status: string) => ({ nodeName: name, machineName: name, status });
+  return {
+    id: 'F15-ours', extends: 'F15', description: 'F15; the full runtime is shir-doctor-ir',
+    resources: [{ id: `${runtimes}/shir-doctor-ir`, name: 'shir-doctor-ir',
+      type: 'Microsoft.Synapse/workspaces/integrationruntimes',
+      properties: { type: 'SelfHosted', description: 'from an earlier run' } }],
+    runtimes: { '{workspaceName}/shir-doctor-ir': { nodes: [node('N1', 'Online'),
+      node('N2', 'Online'), node('N3', 'Offline'), node('N4', 'Offline')] } },
+  };
+}
 
 describe('F17: an existing VM in a subnet without any outbound access', () => {
   it('detects the missing egress, adds a NAT gateway before installing, opens no inbound port',
