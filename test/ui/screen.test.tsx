@@ -211,3 +211,13 @@ describe('verify screen', () => {
     expect(frame).not.toContain('raw poll body');
   });
 });
+
+describe('resumed session', () => {
+  it('says so in the header', () => {
+    const started = { ...beforeApproval[0]!, isResumed: true } as DoctorEvent;
+    const state = replay([started]);
+    const frame = text(render(<Screen state={state} now={0} onAnswer={() => {}} />).lastFrame());
+
+    expect(frame).toContain('session s1 (resumed)');
+  });
+});
