@@ -15,7 +15,7 @@ import type { RunCommandInputParameter } from '@azure/arm-compute';
 
 import { DoctorError, ExitCode } from '../engine/errors.js';
 import { redact } from '../engine/redact.js';
-import type { Journal } from '../engine/step.js';
+import type { Journal, StepIO } from '../engine/step.js';
 import {
   parseGuestLines,
   RUN_COMMAND_NAMES,
@@ -29,6 +29,7 @@ import {
   creationTags,
   isNotFound,
   journaled,
+  sleep,
   tuningOf,
 } from './resources.js';
 
@@ -143,6 +144,52 @@ export async function runScript(
   // again, and the one that carried the key should not linger.
   await deleteRun(context, journal, request.vmName, name);
   return run;
+}
+
+/** Run Command execution states of a script that has not ended yet. */
+const RUNNING_STATES = new Set(['pending', 'running']);
+
+/**
+ * Waits while a run command of this kind, left by an interrupted session, still runs on the
+ * VM: its script goes on without us, and what it does (a registration) must be seen before
+ * deciding to run it again. Returns at once when there is none.
+ */
+export async function awaitLeftoverRun(
+  context: FixContext,
+  io: Pick<StepIO, 'progress' | 'signal'>,
+  vmName: string,
+  kind: ScriptKind,
+): Promise<void> {
+  const name = RUN_COMMAND_NAMES[kind];
+  const deadline = Date.now() + SCRIPT_TIMEOUT_SECONDS[kind] * 1000;
+  let state = await runState(context, vmName, name);
+  if (!isRunning(state)) return;
+
+  io.progress(`waiting for the ${kind} script an interrupted run left on ${vmName}`);
+  while (isRunning(state) && Date.now() < deadline) {
+    await sleep(tuningOf(context).pollIntervalMs, io.signal);
+    state = await runState(context, vmName, name);
+  }
+}
+
+function isRunning(state: string | undefined): boolean {
+  return state !== undefined && RUNNING_STATES.has(state.toLowerCase());
+}
+
+/** The execution state of a run command, or undefined when there is none. */
+async function runState(
+  context: FixContext,
+  vmName: string,
+  name: string,
+): Promise<string | undefined> {
+  try {
+    const command = await context.clients.compute.virtualMachineRunCommands.getByVirtualMachine(
+      context.target.resourceGroup, vmName, name, { expand: 'instanceView' });
+    return command.instanceView?.executionState ?? command.provisioningState;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw asDoctorError(error, `read run command ${name}`, vmName);
+  }
 }
 
 async function runExists(context: FixContext, vmName: string, name: string): Promise<boolean> {

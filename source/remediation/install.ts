@@ -2,7 +2,8 @@
  * The `install` step: install the runtime on the VM and register it, through Run Command v2.
  *
  * Policy:
- * - Look before installing: a node of ours already registered means the work is done; an
+ * - Look before installing: an install script an interrupted session left running is waited
+ *   for first; then a node of ours already registered means the work is done; an
  *   Offline node with our name that the plan did not clear is a conflict (F14); a VM whose
  *   runtime is registered to another runtime gets no second one (F06).
  * - The auth key travels only as the protected parameter `AuthKey`; parameters NodeName,
@@ -17,7 +18,7 @@ import type { ErrorInfo } from '../engine/errors.js';
 import type { Step, StepIO, StepOutcome } from '../engine/step.js';
 import { INSTALL_EXIT, MSI_EXIT_MEANING, PARAM } from '../wire/guest.js';
 import type { FixContext, RuntimeView } from './context.js';
-import { runScript, tailOf, type ScriptRun } from './guest.js';
+import { awaitLeftoverRun, runScript, tailOf, type ScriptRun } from './guest.js';
 import { sleep, tuningOf } from './resources.js';
 import { checkReusable, findNode, readRuntimeStatus } from './runtime.js';
 
@@ -38,6 +39,7 @@ export function installStep(): Step<FixContext> {
 
 async function runInstall(context: FixContext, io: StepIO): Promise<StepOutcome> {
   const { runtimeName, nodeName, host } = context.decisions;
+  if (context.produced.vmId) await awaitLeftoverRun(context, io, host.vmName, 'install');
   const runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
   const done = alreadyRegistered(runtime, nodeName);
   if (done) return done;
