@@ -38,7 +38,8 @@ import {
   type JsonObject,
   type RawDefinition,
 } from './definitions.js';
-import { parseArmId } from './resources.js';
+import { TAGS } from '../wire/guest.js';
+import { isNotFound, parseArmId } from './resources.js';
 import {
   backupKey,
   restoreSecrets,
@@ -230,12 +231,35 @@ async function journaledRestore(
 
 // ---- delete created resources ----------------------------------------------------------------
 
-/** Resource ids the session created and did not delete itself, newest first. */
+/**
+ * Resource ids the session created, or may have created (a create interrupted in flight), and
+ * did not delete itself, newest first.
+ */
 export function createdToDelete(contents: JournalContents): string[] {
   const deleted = new Set(contents.changes
     .filter((change) => change.change.action === 'delete' && change.result?.isOk)
     .map((change) => change.change.resourceId.toLowerCase()));
-  return [...contents.created].reverse().filter((id) => !deleted.has(id.toLowerCase()));
+  const journaled = contents.changes
+    .filter(({ change, result }) => change.action === 'create' && result?.isOk !== false)
+    .map(({ change }) => change.resourceId);
+  const isJournaled = (id: string) => journaled.some((other) => sameId(other, id));
+  const created = [...journaled, ...contents.created.filter((id) => !isJournaled(id))].reverse();
+  const seen = new Set<string>();
+  return created.filter((id) => {
+    const key = id.toLowerCase();
+    if (seen.has(key) || deleted.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function sameId(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** True when the journal holds no finished create for `resourceId` (it was in flight). */
+function wasInFlight(contents: JournalContents, resourceId: string): boolean {
+  return !contents.created.some((id) => sameId(id, resourceId));
 }
 
 async function deleteCreated(
@@ -245,6 +269,8 @@ async function deleteCreated(
 ): Promise<string[]> {
   const deleted: string[] = [];
   for (const resourceId of createdToDelete(contents)) {
+    const isInFlight = wasInFlight(contents, resourceId);
+    if (isInFlight && !(await isOurs(session.clients, resourceId, contents.sessionId))) continue;
     const change = contents.changes.find((item) => item.change.resourceId === resourceId);
     const intentId = await session.journal.intend({ action: 'delete',
       kind: change?.change.kind ?? 'virtual-machine', name: change?.change.name ?? resourceId,
@@ -263,6 +289,54 @@ async function deleteCreated(
 }
 
 const POLL = { updateIntervalInMs: 500 };
+
+/**
+ * A create that was interrupted in flight may or may not have happened: delete the resource
+ * only when it exists and carries this session's tag (runtimes carry no tags: existing is
+ * enough, their name is the session's).
+ */
+async function isOurs(
+  clients: AzureClients,
+  resourceId: string,
+  sessionId: string,
+): Promise<boolean> {
+  if (/^https?:/i.test(resourceId)) return true;
+  try {
+    const tags = await tagsOf(clients, resourceId);
+    return tags === 'untaggable' || tags?.[TAGS.session] === sessionId;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+type Tags = Record<string, string> | undefined;
+
+async function tagsOf(clients: AzureClients, resourceId: string): Promise<Tags | 'untaggable'> {
+  const { resourceGroup: rg, name, parentName } = parseArmId(resourceId);
+  const type = resourceId.toLowerCase();
+  const { compute, network } = clients;
+  if (type.includes('/integrationruntimes/')) {
+    await clients.synapse.integrationRuntimes.get(rg, parentName ?? '', name);
+    return 'untaggable';
+  }
+  if (type.includes('/runcommands/')) {
+    const command = await compute.virtualMachineRunCommands
+      .getByVirtualMachine(rg, parentName ?? '', name);
+    return command.tags;
+  }
+  const getters: Array<[string, () => Promise<{ tags?: Tags }>]> = [
+    ['/virtualmachines/', () => compute.virtualMachines.get(rg, name)],
+    ['/networkinterfaces/', () => network.networkInterfaces.get(rg, name)],
+    ['/virtualnetworks/', () => network.virtualNetworks.get(rg, name)],
+    ['/networksecuritygroups/', () => network.networkSecurityGroups.get(rg, name)],
+    ['/natgateways/', () => network.natGateways.get(rg, name)],
+    ['/publicipaddresses/', () => network.publicIPAddresses.get(rg, name)],
+  ];
+  const getter = getters.find(([segment]) => type.includes(segment))?.[1];
+  if (getter) return (await getter()).tags;
+  return undefined;
+}
 
 /**
  * Deletes one resource by its ARM id (or dev-endpoint URL for a pipeline). Returns false for
