@@ -2,7 +2,8 @@
  * Kill-and-resume at every step boundary: the built CLI is SIGKILLed right after each
  * `step.started` and each `step.succeeded` (or `step.skipped`) of every step in the fix graph,
  * then the same command runs again. The rerun must resume the interrupted session, reach the
- * same end state as an uninterrupted run, and leave no duplicate resource behind.
+ * same end state as an uninterrupted run, and leave no duplicate resource behind; no output or
+ * artefact of either run holds the auth key.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,6 +12,9 @@ import { fixSteps } from '../../source/remediation/session.js';
 import {
   ensureBuilt,
   freshStateDir,
+  issuedKeys,
+  keyLeaks,
+  outputsOf,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -51,6 +55,7 @@ async function killAndResume(stepId: string, boundary: Boundary): Promise<void> 
     isBoundary(event, stepId, boundary) ? 'SIGKILL' : undefined);
   const rerun = await watchCli(args);
   const world = await snapshot(stateDir);
+  const keys = await issuedKeys(stateDir);
 
   expect(killed.killedAt, `never reached ${boundary} ${stepId}`).toBeDefined();
   expect(killed.signal).toBe('SIGKILL');
@@ -59,6 +64,8 @@ async function killAndResume(stepId: string, boundary: Boundary): Promise<void> 
   expect(startedOf(rerun).isResumed).toBe(true);
   expect(startedOf(rerun).sessionId).toBe(startedOf(killed).sessionId);
   expect(world).toEqual(reference);
+  expect(keys.length).toBeGreaterThan(0);
+  expect(await keyLeaks(stateDir, outputsOf({ killed, rerun }), keys)).toEqual([]);
 }
 
 describe('SIGKILL at every step boundary, then the same fix again', () => {

@@ -10,8 +10,11 @@ import { join } from 'node:path';
 
 import type { DoctorEvent, SessionSummary } from '../../source/engine/events.js';
 import { writeDefinition } from '../../source/remediation/definitions.js';
+import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { CLI, ROOT } from '../e2e/cli.js';
+
+import { readTree } from '../e2e/cli.js';
 
 export { ensureBuilt, readTree, runCli } from '../e2e/cli.js';
 
@@ -196,4 +199,54 @@ export async function editLinkedService(
     await writeDefinition(dev, 'linked-service', name, properties);
     return properties;
   });
+}
+
+/** The auth keys the emulator issued for every self-hosted runtime in `stateDir`'s world. */
+export function issuedKeys(stateDir: string): Promise<string[]> {
+  return withWorld(stateDir, async (box) => {
+    const { resourceGroup, workspaceName } = box.target;
+    const synapse = box.clients.synapse;
+    const keys: string[] = [];
+    for await (const runtime of synapse.integrationRuntimes
+      .listByWorkspace(resourceGroup, workspaceName)) {
+      if (runtime.properties.type !== 'SelfHosted') continue;
+
+      const pair = await synapse.integrationRuntimeAuthKeysOperations
+        .list(resourceGroup, workspaceName, runtime.name!);
+      keys.push(...[pair.authKey1, pair.authKey2].filter((key): key is string => !!key));
+    }
+    return keys;
+  });
+}
+
+/**
+ * Names of the artefacts that hold an auth-key-shaped string, one of `keys`, or a key's
+ * secret part: every file the sessions wrote under `stateDir` (the emulator's own world in
+ * sandbox/ stands in for Azure, which does hold the key) and the given outputs.
+ */
+export async function keyLeaks(
+  stateDir: string,
+  outputs: Record<string, string>,
+  keys: string[],
+): Promise<string[]> {
+  const texts: Record<string, string> = { ...outputs };
+  for (const [path, text] of Object.entries(await readTree(stateDir))) {
+    if (!path.startsWith(join(stateDir, 'sandbox'))) texts[path] = text;
+  }
+  const needles = keys.flatMap((key) => [key, key.split('@').at(-1) ?? key]);
+
+  return Object.entries(texts)
+    .filter(([, text]) => new RegExp(AUTH_KEY_PATTERN.source).test(text) ||
+      needles.some((needle) => text.includes(needle)))
+    .map(([name]) => name);
+}
+
+/** stdout and stderr of runs, named for a leak report. */
+export function outputsOf(runs: Record<string, WatchedRun>): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const [name, run] of Object.entries(runs)) {
+    outputs[`${name} stdout`] = run.stdout;
+    outputs[`${name} stderr`] = run.stderr;
+  }
+  return outputs;
 }

@@ -4,7 +4,8 @@
  * end-to-end pipeline run each take seconds, so a SIGKILL shortly after the step announces one
  * lands while it is in flight. One session is killed once in each of them in turn, every
  * rerun resuming the last; the journal shows each interrupted change as uncertain (an intent
- * without an outcome). The last rerun must finish with the same world as an uninterrupted run.
+ * without an outcome). The last rerun must finish with the same world as an uninterrupted run,
+ * and a rollback with --delete-created must then give back the world as it was before.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,6 +14,9 @@ import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import {
   ensureBuilt,
   freshStateDir,
+  issuedKeys,
+  keyLeaks,
+  outputsOf,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -74,24 +78,32 @@ async function uncertainChanges(stateDir: string, run: WatchedRun): Promise<stri
 describe('SIGKILL inside each long-running operation, then the same fix again', () => {
   it('resumes after every kill and ends as an uninterrupted run does', async () => {
     const stateDir = await freshStateDir();
+    const before = await snapshot(stateDir);
     const args = [...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'];
     const sessionIds = new Set<string>();
     const resumed: boolean[] = [];
+    const runs: Record<string, WatchedRun> = {};
 
     for (const kill of KILLS) {
       const run = await watchCli(args, (event) =>
         announces(event, kill) ? { signal: 'SIGKILL', afterMs: kill.afterMs } : undefined);
 
-      expect(run.killedAt, `never announced the ${kill.label}`).toBeDefined();
+      expect(run.killedAt, `never announced the ${kill.label}:\n${run.stderr.slice(-2000)}`)
+        .toBeDefined();
       expect(run.signal, `the ${kill.label} ended before the kill`).toBe('SIGKILL');
       if (kill.uncertain) {
         expect(await uncertainChanges(stateDir, run), kill.label).toContain(kill.uncertain);
       }
       sessionIds.add(startedOf(run).sessionId);
       resumed.push(startedOf(run).isResumed);
+      runs[kill.label] = run;
     }
     const last = await watchCli(args);
     const world = await snapshot(stateDir);
+    const keys = await issuedKeys(stateDir);
+    const rollback = await watchCli([...sandboxArgs('rollback', stateDir), '--delete-created',
+      '--yes']);
+    const rolledBack = await snapshot(stateDir);
 
     expect(last.code, last.stderr).toBe(0);
     expect(summaryOf(last).outcome).toBe('fixed');
@@ -99,5 +111,8 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     expect(resumed).toEqual([false, ...KILLS.slice(1).map(() => true)]);
     expect([...sessionIds]).toEqual([startedOf(last).sessionId]);
     expect(world).toEqual(reference);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rolledBack).toEqual(before);
+    expect(await keyLeaks(stateDir, outputsOf({ ...runs, last, rollback }), keys)).toEqual([]);
   }, TIMEOUT);
 });
