@@ -14,7 +14,7 @@ import { hostOf, isRuntimeHealthy } from './classify.js';
 import type { EndToEndResult, FixContext, Inventory, RuntimeView } from './context.js';
 import type { DetectResult } from './detect.js';
 import { makePlan } from './plan.js';
-import { probeTargets, runProbe } from './probe.js';
+import { probeTargets, remedyFor, runProbe } from './probe.js';
 import { runEndToEnd } from './prove.js';
 import { artifactsOf } from './rewire.js';
 import { diagnoseNode } from './runtime.js';
@@ -206,8 +206,9 @@ async function probeCheck(context: FixContext): Promise<CheckResult> {
   try {
     const probe = await runProbe(context, await probeTargets(context));
     const failed = probe.failures.map((item) => `${item.host}:${item.port} ${item.result}`);
-    return { name, isPassing: failed.length === 0, detail: failed.length > 0
-      ? `${vmName} cannot reach ${failed.join(', ')}`
+    const [first] = probe.failures;
+    return { name, isPassing: failed.length === 0, detail: first
+      ? `${vmName} cannot reach ${failed.join(', ')}. ${remedyFor(first)}`
       : `${vmName} reaches ${probe.results.map((item) => item.host).join(', ')}` };
   } catch (error) {
     return { name, isPassing: false, detail: `probe failed to run: ${String(error)}` };

@@ -322,6 +322,21 @@ describe('F19: egress only through a proxy', () => {
       expect(parametersOf(puts(box, INSTALL)[0]).ProxyUrl).toBe(proxyUrl);
       expect(runtimeState(box, 'shir-doctor-ir').nodes[0].status).toBe('Online');
     });
+  it('verify probes through the proxy; without it, the failed check says to pass --proxy',
+    async () => {
+      box = await startScenario('F19');
+      expect((await run(box, 'fix', box.options({}, { proxyUrl }))).exitCode).toBe(0);
+
+      const withProxy = await run(box, 'verify', box.options({}, { proxyUrl }));
+      const without = await run(box, 'verify');
+
+      expect(withProxy.exitCode).toBe(0);
+      expect(without.exitCode).toBe(3);
+      const probe = without.ui.events.find((event) => event.type === 'check' &&
+        event.name === 'Egress probe from the VM');
+      expect(probe?.type === 'check' && probe.isPassing).toBe(false);
+      expect(probe?.type === 'check' && probe.detail).toMatch(/proxy-required.*pass --proxy/s);
+    });
 });
 
 describe('F07b and F19b: TLS inspection and DNS on the VM', () => {
