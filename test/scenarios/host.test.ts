@@ -286,6 +286,28 @@ describe('F17: an existing VM in a subnet without any outbound access', () => {
     });
 });
 
+describe('F17 without a usable VM: the new VM\'s own network', () => {
+  it('gets NAT gateway egress, an NSG without inbound rules and no public IP on its NIC',
+    async () => {
+      box = await startScenario('F17');
+
+      const result = await run(box, 'fix');
+
+      expect(result.exitCode).toBe(0);
+      const kinds = planItems(result.ui).filter((item) => item.action === 'create')
+        .map((item) => item.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['nat-gateway', 'public-ip',
+        'network-security-group']));
+      const nsg = puts(box, /\/networkSecurityGroups\/[^/]+$/);
+      expect(nsg).toHaveLength(1);
+      expect(inboundOpenings(writes(box))).toEqual([]);
+      const vnet = puts(box, /\/virtualNetworks\/shir-doctor-vm-vnet$/)[0]?.request as any;
+      const subnet = vnet.properties.subnets[0].properties;
+      expect(subnet.natGateway.id).toMatch(/natGateways\/shir-doctor-vm-natgw$/);
+      expect(subnet.networkSecurityGroup.id).toMatch(/networkSecurityGroups\//);
+    });
+});
+
 /** Any inbound allow rule, or a public IP put on a NIC: both would open the VM. */
 function inboundOpenings(requests: LoggedRequest[]): unknown[] {
   const text = requests.map((request) => JSON.stringify(request.request ?? {}));

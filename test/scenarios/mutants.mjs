@@ -80,6 +80,13 @@ const MUTANTS = [
     'const egress = vm.hasEgress === false ? \'nat-gateway\' : undefined;',
     'const egress = undefined;',
     'host', 'F17'],
+  ['F17 the new VM\'s NSG lets RDP in', 'source/remediation/network.ts',
+    '      securityRules: [],',
+    '      securityRules: [{ name: \'rdp\', protocol: \'Tcp\', access: \'Allow\', ' +
+    'direction: \'Inbound\', priority: 100, sourceAddressPrefix: \'*\', ' +
+    'sourcePortRange: \'*\', destinationAddressPrefix: \'*\', ' +
+    'destinationPortRange: \'3389\' }],',
+    'host', 'new VM\'s own network'],
   ['F18 the test keeps the activity\'s 5-minute timeout', 'source/remediation/prove.ts',
     'export const API_TIMEOUT = \'00:00:30\';', 'export const API_TIMEOUT = \'00:05:00\';',
     'rewire-prove', 'F18'],

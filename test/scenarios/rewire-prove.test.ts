@@ -190,6 +190,12 @@ describe('F20: 429 with Retry-After on linked-service updates, a 500 while polli
         request.path === `/dev/${ws}/linkedservices/${name}` && request.status < 300);
       expect(accepted).toHaveLength(1);
     }
+    const creates = box.requests().filter((request) => request.method === 'PUT' &&
+      request.status < 300 && request.path.startsWith('/subscriptions/') &&
+      !request.path.includes('/runCommands/'));
+    const paths = creates.map((request) => request.path);
+    expect(paths.length).toBeGreaterThan(5);
+    expect(new Set(paths).size).toBe(paths.length);
     expect(result.summary.changes.updated).toEqual(
       ['linked-service RestService', 'linked-service PartnerFiles', 'pipeline CallPartnerApi']);
     const journal = await readJournal(journalDir(result.summary.reportPaths.json));
