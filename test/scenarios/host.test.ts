@@ -68,6 +68,24 @@ describe('F06: the chosen VM already hosts a runtime registered elsewhere', () =
       .toBe('syn-contoso-dev/ir-dev-selfhosted');
     linkedServicesUntouched(box);
   });
+  it('taking the offer of a new VM resumes, keeps its runtime and leaves the old VM alone',
+    async () => {
+      box = await startScenario('F06');
+      await run(box, 'fix', box.options({}, { vmName: 'vm-etl-01' }));
+
+      const rerun = await run(box, 'fix');
+
+      expect(rerun.exitCode).toBe(0);
+      const started = rerun.ui.events.find((event) => event.type === 'session.started');
+      expect(started?.type === 'session.started' && started.isResumed).toBe(true);
+      expect(puts(box, /\/integrationRuntimes\/shir-doctor-ir$/)).toHaveLength(1);
+      expect(puts(box, INSTALL).map((request) => request.path).join())
+        .not.toContain('/vm-etl-01/');
+      expect(guestState(box, 'vm-etl-01').runtime.registeredTo)
+        .toBe('syn-contoso-dev/ir-dev-selfhosted');
+      expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+        .toBe('shir-doctor-ir');
+    });
 });
 
 describe('F07: a Limited runtime whose node cannot reach the relay', () => {

@@ -123,6 +123,13 @@ describe('F16: a linked service with secrets, parameters and annotations', () =>
       expect(after.typeProperties.authHeaders['x-partner-tenant'].value)
         .toBe('tenant-7781-secret');
       expect(JSON.stringify(after)).not.toContain('**********');
+      // The product itself read the definition back after writing it.
+      const log = box.requests();
+      const path = `/dev/${box.target.workspaceName}/linkedservices/${name}`;
+      const put = log.findIndex((request) => request.method === 'PUT' && request.path === path);
+      expect(put).toBeGreaterThan(-1);
+      expect(log.slice(put + 1).some((request) => request.method === 'GET' &&
+        request.path === path)).toBe(true);
     });
 
   it('a GET through the SDK after the PUT shows the same definition but for connectVia',
