@@ -26,17 +26,17 @@ export interface WatchedRun {
   events: DoctorEvent[];
   stdout: string;
   stderr: string;
-  /** The event at which the run was killed, if it was. */
+  /** The first event at which a signal was ordered, if one was. */
   killedAt?: DoctorEvent;
 }
 
 /** A signal to send, optionally some real milliseconds after the matching event. */
 export type KillOrder = NodeJS.Signals | { signal: NodeJS.Signals; afterMs: number };
 
-/** Tells `watchCli` when to send which signal; return undefined to let the run go on. */
+/** Tells `watchCli` when to send which signal (asked for every event); undefined: none. */
 export type KillRule = (event: DoctorEvent) => KillOrder | undefined;
 
-/** Runs the CLI with pipes; sends the signal `rule` names at the first event it matches. */
+/** Runs the CLI with pipes; sends the signals `rule` orders as events arrive. */
 export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT,
     env: { ...process.env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -55,10 +55,10 @@ export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
 
   function onEvent(event: DoctorEvent): void {
     run.events.push(event);
-    const order = run.killedAt === undefined ? rule?.(event) : undefined;
+    const order = rule?.(event);
     if (order === undefined) return;
 
-    run.killedAt = event;
+    run.killedAt ??= event;
     if (typeof order === 'string') child.kill(order);
     else setTimeout(() => child.kill(order.signal), order.afterMs);
   }

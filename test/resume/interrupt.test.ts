@@ -1,0 +1,104 @@
+/**
+ * Ctrl-C (SIGINT to the built CLI, no terminal) while the VM is being created at demo pacing.
+ * One press: the CLI says what it is finishing, parks the change, exits 130 by itself, and
+ * leaves a journal with no change in doubt and no torn line. Two presses: it exits 130 at once,
+ * leaving the VM create in doubt. Either way the same fix, run again, resumes the session and
+ * ends with the same world as an uninterrupted run.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import type { DoctorEvent } from '../../source/engine/events.js';
+import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
+import {
+  ensureBuilt,
+  freshStateDir,
+  sandboxArgs,
+  snapshot,
+  startedOf,
+  summaryOf,
+  watchCli,
+  type WatchedRun,
+  type WorldSnapshot,
+} from './helpers.js';
+
+const TIMEOUT = 120_000;
+const DEMO_PACE = 1;
+
+let reference: WorldSnapshot;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const stateDir = await freshStateDir();
+  const run = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
+  expect(summaryOf(run).outcome, run.stderr).toBe('fixed');
+  reference = await snapshot(stateDir);
+}, TIMEOUT);
+
+function isVmCreate(event: DoctorEvent): boolean {
+  return event.type === 'step.progress' && event.message.startsWith('provisioning VM');
+}
+
+function isInterruptNotice(event: DoctorEvent): boolean {
+  return event.type === 'log' && event.message.startsWith('Interrupted:');
+}
+
+async function journalOf(stateDir: string, run: WatchedRun) {
+  return readJournal(sessionDirectory(stateDir, startedOf(run).sessionId));
+}
+
+/** Reruns the fix at full speed and checks it resumed the session to the reference world. */
+async function expectResumedToFixed(stateDir: string, interrupted: WatchedRun): Promise<void> {
+  const rerun = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
+
+  expect(rerun.code, rerun.stderr).toBe(0);
+  expect(summaryOf(rerun).outcome).toBe('fixed');
+  expect(startedOf(rerun).isResumed).toBe(true);
+  expect(startedOf(rerun).sessionId).toBe(startedOf(interrupted).sessionId);
+  expect(await snapshot(stateDir)).toEqual(reference);
+}
+
+describe('Ctrl-C during a fix', () => {
+  it('first press: says what it finishes, parks the change, journal consistent, resumes',
+    async () => {
+      const stateDir = await freshStateDir();
+      const run = await watchCli([...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'],
+        (event) => (isVmCreate(event) ? { signal: 'SIGINT', afterMs: 500 } : undefined));
+      const notice = run.events.find(isInterruptNotice);
+      const journal = await journalOf(stateDir, run);
+
+      expect(run.killedAt, run.stderr).toBeDefined();
+      expect(notice?.type === 'log' && notice.message)
+        .toMatch(/^Interrupted: finishing .*Virtual machine for the runtime.*, then stopping/);
+      expect(run.stderr).toContain('Interrupted: finishing');
+      expect(run.code).toBe(130);
+      expect(summaryOf(run).outcome).toBe('interrupted');
+      expect(journal.uncertain).toEqual([]);
+      expect(journal.hadTornLine).toBe(false);
+      expect(journal.finished).toBeUndefined();
+
+      await expectResumedToFixed(stateDir, run);
+    }, TIMEOUT);
+
+  it('second press: exits 130 at once, and the rerun still resumes to fixed', async () => {
+    const stateDir = await freshStateDir();
+    let presses = 0;
+    // Half a second into the VM create, and again as soon as the CLI announces the interrupt
+    // (the VM create still has seconds to go at demo pacing).
+    const run = await watchCli([...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'],
+      (event) => {
+        const isPress = isVmCreate(event) || isInterruptNotice(event);
+        if (isPress) presses += 1;
+        if (isVmCreate(event)) return { signal: 'SIGINT', afterMs: 500 };
+        return isInterruptNotice(event) ? 'SIGINT' : undefined;
+      });
+    const journal = await journalOf(stateDir, run);
+
+    expect(presses).toBe(2);
+    expect(run.code).toBe(130);
+    expect(run.events.some((event) => event.type === 'session.finished')).toBe(false);
+    expect(journal.uncertain.map(({ change }) => change.kind)).toContain('virtual-machine');
+    expect(journal.hadTornLine).toBe(false);
+
+    await expectResumedToFixed(stateDir, run);
+  }, TIMEOUT);
+});
