@@ -13,6 +13,7 @@ import {
   startedSteps,
   startScenario,
   stored,
+  variant,
   writes,
   type ScenarioBox,
 } from './harness.js';
@@ -60,6 +61,44 @@ describe('F02: Web activities that call the API with no connectVia', () => {
       expect(JSON.stringify(stored(box, 'pipelines', 'PostPartnerOrders')))
         .toBe(JSON.stringify(original));
     });
+});
+
+describe('F02 with Web activities nested in ForEach, If, Switch and Until', () => {
+  const call = (name: string) => ({ name, type: 'WebActivity', dependsOn: [],
+    userProperties: [], typeProperties: { url: 'https://api.partner.example/v1/health',
+      method: 'GET' } });
+  const container = (name: string, type: string, typeProperties: object) => ({ name, type,
+    dependsOn: [], userProperties: [], typeProperties });
+  const expression = (value: string) => ({ value, type: 'Expression' });
+  const activities = [
+    container('EachPartner', 'ForEach', { items: expression('@createArray(1,2)'),
+      activities: [call('InLoop')] }),
+    container('IfOk', 'IfCondition', { expression: expression('@true'),
+      ifTrueActivities: [call('IfTrue')], ifFalseActivities: [] }),
+    container('ByRegion', 'Switch', { on: expression('eu'),
+      cases: [{ value: 'eu', activities: [call('InCase')] }], defaultActivities: [] }),
+    container('UntilDone', 'Until', { expression: expression('@true'),
+      activities: [call('InUntil')] }),
+  ];
+
+  it('finds and rewires every nested call, leaving the containers as they were', async () => {
+    box = await startScenario(variant('F02', { workspaces: { '{workspaceName}': {
+      pipelines: [{ name: 'LoopPartners', properties: { activities } }] } } }));
+
+    const fixed = await run(box, 'fix');
+
+    expect(fixed.exitCode).toBe(0);
+    const item = planItems(fixed.ui).find((entry) => entry.name === 'LoopPartners');
+    for (const name of ['InLoop', 'IfTrue', 'InCase', 'InUntil']) {
+      expect(item?.detail).toContain(`${name} connectVia`);
+    }
+    const text = JSON.stringify(stored(box, 'pipelines', 'LoopPartners'));
+    expect(text.split('"connectVia":{"referenceName":"shir-doctor-ir"').length - 1).toBe(4);
+    const withoutConnectVia = JSON.parse(text.replace(
+      /,"connectVia":\{"referenceName":"shir-doctor-ir","type":"IntegrationRuntimeReference"\}/g,
+      ''));
+    expect(withoutConnectVia).toEqual({ activities });
+  });
 });
 
 describe('F03: a template workspace whose name suggests a managed VNet', () => {

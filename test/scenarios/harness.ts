@@ -4,9 +4,16 @@
  * and a SessionUI that records every event. The request log is the ground truth for "what
  * reached Azure"; `peek` is the ground truth for what Azure stores.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import type { Finding, PlanItem, Target } from '../../source/engine/types.js';
@@ -86,6 +93,9 @@ export async function startScenario(scenario: string): Promise<ScenarioBox> {
     cleanup: async () => {
       await box.cleanup();
       rmSync(stateDir, { recursive: true, force: true });
+      if (variantFolders.has(dirname(scenario))) {
+        rmSync(dirname(scenario), { recursive: true, force: true });
+      }
     },
   };
 }
@@ -200,4 +210,17 @@ export function filesUnder(dir: string): Record<string, string> {
 /** All the text a session's events carry, for "says X" assertions. */
 export function eventText(ui: RecordingUI): string {
   return JSON.stringify(ui.events);
+}
+
+/** Folders `variant` made; a box started on one removes it at cleanup. */
+const variantFolders = new Set<string>();
+
+/** Writes a scenario that extends `base` with `patch` into a new temporary folder. */
+export function variant(base: string, patch: Record<string, unknown>): string {
+  const folder = mkdtempSync(join(tmpdir(), 'shir-variant-'));
+  variantFolders.add(folder);
+  const path = join(folder, `${base}-variant.json`);
+  writeFileSync(path, JSON.stringify({ id: `${base}-variant`, extends: base,
+    description: `a variant of ${base}`, ...patch }));
+  return path;
 }

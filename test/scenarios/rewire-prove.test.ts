@@ -14,6 +14,7 @@ import {
   startedSteps,
   startScenario,
   stored,
+  variant,
   writes,
   type LoggedRequest,
   type ScenarioBox,
@@ -210,6 +211,38 @@ describe('F20: 429 with Retry-After on linked-service updates, a 500 while polli
     expect(rewires.map(({ change }) => change.name).sort())
       .toEqual(['CallPartnerApi', 'PartnerFiles', 'RestService']);
   });
+});
+
+describe('F20 when the throttling outlasts the retries', () => {
+  it('stops resumably; the rerun finishes; nothing is lost or done twice; rollback is exact',
+    async () => {
+      box = await startScenario(variant('F20', { faults: [{ method: 'PUT',
+        path: '/linkedservices/RestService$', status: 429, retryAfter: 0, times: 5 }] }));
+      const original = stored(box, 'linkedservices', 'RestService');
+
+      const first = await run(box, 'fix');
+
+      expect(first.exitCode).toBe(5);
+      expect(first.summary.error?.code).toBe('throttled');
+      expect(first.summary.error?.fix).toMatch(/rerun; the session resumes/);
+      expect(first.summary.retries).toBeGreaterThanOrEqual(4);
+      expect(stored(box, 'linkedservices', 'PartnerFiles').connectVia.referenceName)
+        .toBe('shir-doctor-ir');
+
+      const second = await run(box, 'fix');
+
+      expect(second.exitCode).toBe(0);
+      expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+        .toBe('shir-doctor-ir');
+      const accepted = box.requests().filter((request) => request.method === 'PUT' &&
+        request.status < 300 && !request.path.includes('/runCommands/') &&
+        !request.path.includes('/pipelines/shir-doctor-e2e-')).map((request) => request.path);
+      expect(accepted.filter((path, at) => accepted.indexOf(path) !== at)).toEqual([]);
+
+      expect((await run(box, 'rollback')).exitCode).toBe(0);
+      expect(JSON.stringify(stored(box, 'linkedservices', 'RestService')))
+        .toBe(JSON.stringify(original));
+    });
 });
 
 function journalDir(reportPath: string | undefined): string {
