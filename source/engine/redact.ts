@@ -10,6 +10,7 @@
  *   nobody registered it. A registered auth key also registers its secret (base64) part, which
  *   must not leak on its own.
  * - JWT-shaped strings (bearer access tokens) are replaced too.
+ * - The password of a URL given with credentials (a proxy's) is registered like any secret.
  * - Values shorter than MIN_SECRET_LENGTH are ignored: redacting "a" or "1" would destroy every
  *   message without protecting anything.
  */
@@ -41,6 +42,28 @@ export function registerSecret(value: string | undefined | null): void {
   // The secret half of an auth key must not leak on its own either (e.g. a wrapped line).
   const tail = authKeyTail(value);
   if (tail) registerSecret(tail);
+}
+
+/** Registers the password of a `scheme://user:password@host` URL (a proxy's), if it has one. */
+export function registerUrlPassword(value: string | undefined): void {
+  if (!value) return;
+
+  let password = '';
+  try {
+    password = new URL(value).password;
+  } catch {
+    return;
+  }
+  registerSecret(password);
+  registerSecret(safeDecode(password));
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 /** The base64 part after the last `@` of an auth-key-shaped value, when long enough. */

@@ -19,6 +19,7 @@ import type { Step, StepIO, StepOutcome } from '../engine/step.js';
 import { INSTALL_EXIT, MSI_EXIT_MEANING, PARAM } from '../wire/guest.js';
 import type { FixContext, RuntimeView } from './context.js';
 import { awaitLeftoverRun, runScript, tailOf, type ScriptRun } from './guest.js';
+import { proxyParameters } from './probe.js';
 import { sleep, tuningOf } from './resources.js';
 import { checkReusable, findNode, readRuntimeStatus } from './runtime.js';
 
@@ -188,9 +189,10 @@ function runInstallScript(context: FixContext, io: StepIO, authKey: string): Pro
     vmName: host.vmName,
     parameters: {
       [PARAM.nodeName]: nodeName,
-      [PARAM.proxyUrl]: context.target.proxyUrl,
+      ...proxyParameters(context.target.proxyUrl).plain,
     },
-    protectedParameters: { [PARAM.authKey]: authKey },
+    protectedParameters: { [PARAM.authKey]: authKey,
+      ...proxyParameters(context.target.proxyUrl).secret },
   });
 }
 

@@ -166,10 +166,34 @@ export async function runProbe(
     vmName,
     parameters: {
       [PARAM.hosts]: hosts.map((target) => `${target.host}:${target.port}`).join(','),
-      [PARAM.proxyUrl]: context.target.proxyUrl,
+      ...proxyParameters(context.target.proxyUrl).plain,
     },
+    protectedParameters: proxyParameters(context.target.proxyUrl).secret,
   });
   return readProbe(vmName, hosts, run.records, run.output);
+}
+
+/**
+ * Where the ProxyUrl parameter travels: plain, or protected when the URL carries credentials
+ * (`user:password@host`), since plain Run Command parameters are readable on the VM resource.
+ */
+export function proxyParameters(proxyUrl: string | undefined): {
+  plain: Record<string, string>;
+  secret: Record<string, string>;
+} {
+  if (!proxyUrl) return { plain: {}, secret: {} };
+
+  const entry = { [PARAM.proxyUrl]: proxyUrl };
+  return hasCredentials(proxyUrl) ? { plain: {}, secret: entry } : { plain: entry, secret: {} };
+}
+
+function hasCredentials(proxyUrl: string): boolean {
+  try {
+    const url = new URL(proxyUrl);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return proxyUrl.includes('@');
+  }
 }
 
 /** Pure: matches `SHIR-DOCTOR probe host=.. port=.. result=.. ms=..` lines to the targets. */

@@ -35,6 +35,7 @@ import {
   type FileJournal,
   type JournalEntry,
 } from '../engine/journal.js';
+import { registerUrlPassword } from '../engine/redact.js';
 import { runSteps, type RunResult } from '../engine/runner.js';
 import { openSessionLog, type SessionLog } from '../engine/session-log.js';
 import type { Step } from '../engine/step.js';
@@ -102,6 +103,7 @@ export async function openSession(
   presenter: SessionUI,
   sessionId?: string,
 ): Promise<Session> {
+  registerUrlPassword(options.target.proxyUrl);
   const journal = await openJournal({ stateDir: options.stateDir, target: options.target,
     command, sessionId });
   const log = openSessionLog(`${journal.directory}/session.log.jsonl`);

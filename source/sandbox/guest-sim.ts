@@ -70,8 +70,11 @@ export function forcesTls12(script: string): boolean {
 export function runScript(world: World, vm: ArmResource, script: string, params: Params,
   secret: Params): ScriptOutcome {
   const kind = scriptKind(script);
-  if (kind === 'install') return install(world, vm, script, params, secret);
-  if (kind === 'probe') return probe(world, vm, params);
+  // A proxy URL with credentials travels as a protected parameter; the script reads it the same.
+  const proxy = secret[PARAM.proxyUrl];
+  const all = proxy ? { ...params, [PARAM.proxyUrl]: proxy } : params;
+  if (kind === 'install') return install(world, vm, script, all, secret);
+  if (kind === 'probe') return probe(world, vm, all);
   if (kind === 'inspect') return inspect(world, vm);
   return { kind, exitCode: 0, output: '', error: '', durationMs: 1000 };
 }

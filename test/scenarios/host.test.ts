@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
+  eventText,
+  filesUnder,
   findings,
   guestState,
   planItems,
@@ -377,6 +379,23 @@ describe('F19: egress only through a proxy', () => {
       expect(probe?.type === 'check' && probe.isPassing).toBe(false);
       expect(probe?.type === 'check' && probe.detail).toMatch(/proxy-required.*pass --proxy/s);
     });
+  it('a proxy password is a secret: protected on the VM, in no artefact', async () => {
+    box = await startScenario('F19');
+    const password = 'Pr0xy-Pa55-' + 'x'.repeat(8);
+    const withCredentials = `http://etl:${password}@proxy.contoso.example:3128`;
+
+    const result = await run(box, 'fix', box.options({}, { proxyUrl: withCredentials }));
+
+    expect(result.exitCode).toBe(0);
+    for (const put of [...puts(box, INSTALL), ...puts(box, PROBE)]) {
+      expect(parametersOf(put).ProxyUrl).toBeUndefined();
+      const hidden = (put.request as any).properties.protectedParameters ?? [];
+      expect(hidden.map((item: any) => item.name)).toContain('ProxyUrl');
+    }
+    const artefacts = { events: eventText(result.ui), ...filesUnder(box.doctorDir) };
+    const leaking = Object.entries(artefacts).filter(([, text]) => text.includes(password));
+    expect(leaking.map(([name]) => name)).toEqual([]);
+  });
 });
 
 describe('F07b and F19b: TLS inspection and DNS on the VM', () => {
