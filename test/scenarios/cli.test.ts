@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
 import { ensureBuilt, runCli, type CliRun } from '../e2e/cli.js';
+import { filesUnder } from './harness.js';
 
 const folders: string[] = [];
 
@@ -19,13 +20,14 @@ afterAll(() => {
 
 async function fix(scenario: string, ...extra: string[]): Promise<CliRun & {
   events: DoctorEvent[];
+  stateDir: string;
 }> {
   const stateDir = mkdtempSync(join(tmpdir(), `shir-cli-${scenario}-`));
   folders.push(stateDir);
   const cli = await runCli(['fix', '--sandbox', '--scenario', scenario, '--yes', '--json',
     '--time-scale', '0', '--state-dir', stateDir, ...extra]);
   const events = cli.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as DoctorEvent);
-  return { ...cli, events };
+  return { ...cli, events, stateDir };
 }
 
 function finished(events: DoctorEvent[]): Extract<DoctorEvent, { type: 'session.finished' }> {
@@ -76,12 +78,19 @@ describe('fix --json on the field scenarios', () => {
   }, 120_000);
 
   it('F19: --proxy reaches the install; without it exit 4 says to pass --proxy', async () => {
+    const password = ['Cli', 'Proxy', 'Pa55', 'word'].join('-');
     const without = await fix('F19');
-    const withProxy = await fix('F19', '--proxy', 'http://proxy.contoso.example:3128');
+    const withProxy = await fix('F19', '--proxy',
+      `http://etl:${password}@proxy.contoso.example:3128`);
 
     expect(without.code).toBe(4);
     expect(finished(without.events).summary.error?.fix).toMatch(/--proxy/);
     expect(withProxy.code).toBe(0);
     expect(finished(withProxy.events).summary.outcome).toBe('fixed');
+    const files = Object.entries(filesUnder(withProxy.stateDir))
+      .filter(([path]) => !path.startsWith(join(withProxy.stateDir, 'sandbox')));
+    const texts = [withProxy.stdout, withProxy.stderr, ...files.map(([, text]) => text)];
+    expect(files.length).toBeGreaterThan(2);
+    expect(texts.filter((text) => text.includes(password))).toEqual([]);
   }, 120_000);
 });
