@@ -8,6 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
+import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { fixSteps } from '../../source/remediation/session.js';
 import {
   ensureBuilt,
@@ -39,6 +40,24 @@ beforeAll(async () => {
 
 type Boundary = 'started' | 'ended';
 
+/** The definitions the fix rewires in scenario F01. */
+const REWIRED = ['RestService', 'PartnerFiles', 'CallPartnerApi'];
+
+/**
+ * Writes to each rewired definition across the killed run and its resume: never more than one
+ * that completed, and at least one attempt (a write cut off by the kill stays in doubt).
+ */
+async function writesPerDefinition(stateDir: string, sessionId: string) {
+  const journal = await readJournal(sessionDirectory(stateDir, sessionId));
+  const updates = journal.changes.filter(({ change }) => change.action === 'update');
+
+  return REWIRED.map((name) => {
+    const mine = updates.filter(({ change }) => change.name === name);
+    const done = mine.filter(({ result }) => result?.isOk === true).length;
+    return { name, isWrittenOnce: done === 1 || (done === 0 && mine.length > 0) };
+  });
+}
+
 function isBoundary(event: DoctorEvent, stepId: string, boundary: Boundary): boolean {
   if (!('stepId' in event) || event.stepId !== stepId) return false;
   if (boundary === 'started') return event.type === 'step.started';
@@ -56,6 +75,7 @@ async function killAndResume(stepId: string, boundary: Boundary): Promise<void> 
   const rerun = await watchCli(args);
   const world = await snapshot(stateDir);
   const keys = await issuedKeys(stateDir);
+  const writes = await writesPerDefinition(stateDir, startedOf(killed).sessionId);
 
   expect(killed.killedAt, `never reached ${boundary} ${stepId}`).toBeDefined();
   expect(killed.signal).toBe('SIGKILL');
@@ -64,6 +84,7 @@ async function killAndResume(stepId: string, boundary: Boundary): Promise<void> 
   expect(startedOf(rerun).isResumed).toBe(true);
   expect(startedOf(rerun).sessionId).toBe(startedOf(killed).sessionId);
   expect(world).toEqual(reference);
+  expect(writes).toEqual(REWIRED.map((name) => ({ name, isWrittenOnce: true })));
   expect(keys.length).toBeGreaterThan(0);
   expect(await keyLeaks(stateDir, outputsOf({ killed, rerun }), keys)).toEqual([]);
 }
