@@ -1,6 +1,7 @@
 /**
  * Every field scenario shipped in scenarios/ (F01..F20 and the lettered variants) has a
- * scenario test here that names it, and every mutant in mutants.mjs names a row.
+ * scenario test here that names it, and every row has a mutant in mutants.mjs that its test
+ * must kill.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,11 +36,12 @@ describe('scenario coverage', () => {
     expect(untested).toEqual([]);
   });
 
-  it('has a mutant for the rows the brief names, each naming its row', () => {
+  it('has at least one mutant for every row, F01 to F20', () => {
     const mutants = readFileSync(join(here, 'mutants.mjs'), 'utf8');
-    const rows = [...mutants.matchAll(/^ {2}\['(F\d\d) /gm)].map((match) => match[1]);
+    const rows = new Set([...mutants.matchAll(/^ {2}\['(F\d\d) /gm)].map((match) => match[1]));
 
-    expect(rows).toEqual(expect.arrayContaining(['F01', 'F03', 'F05', 'F13', 'F16', 'F17',
-      'F20']));
+    for (let row = 1; row <= 20; row += 1) {
+      expect(rows).toContain(`F${String(row).padStart(2, '0')}`);
+    }
   });
 });

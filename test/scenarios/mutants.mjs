@@ -48,9 +48,18 @@ const MUTANTS = [
   ['F06 no look inside the VM before installing', 'source/remediation/install.ts',
     '  if (!guest.isInstalled || !guest.registeredTo) return;', '  if (guest) return;',
     'host', 'F06'],
+  ['F07 the probe leaves out the relay host', 'source/remediation/probe.ts',
+    '  const targets: ProbeTarget[] = [{ host: SERVICE_BUS_PROBE_HOST, port: 443,\n' +
+    '    purpose: \'the runtime\\\'s relay (*.servicebus.windows.net)\', isRepresentative: true }];',
+    '  const targets: ProbeTarget[] = [];',
+    'host', 'F07'],
   ['F08 no private-endpoint diagnosis', 'source/remediation/detect.ts',
     'if (isPrivate && (isNetworkFailure(error) || status === 403)) {', 'if (false) {',
     'detect-plan', 'F08'],
+  ['F09 the install script does not force TLS 1.2', 'scripts/install-shir.ps1',
+    '[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol ' +
+    '-bor [Net.SecurityProtocolType]::Tls12', '',
+    'host', 'forces TLS 1.2'],
   ['F10 no retry on 1618', 'source/remediation/install.ts',
     'if (msiCode !== MSI_BUSY || delay === undefined) {', 'if (msiCode !== -1) {',
     'host', 'F10'],
