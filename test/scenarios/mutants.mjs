@@ -50,7 +50,8 @@ const MUTANTS = [
     'host', 'F06'],
   ['F07 the probe leaves out the relay host', 'source/remediation/probe.ts',
     '  const targets: ProbeTarget[] = [{ host: SERVICE_BUS_PROBE_HOST, port: 443,\n' +
-    '    purpose: \'the runtime\\\'s relay (*.servicebus.windows.net)\', isRepresentative: true }];',
+    '    purpose: \'the runtime\\\'s relay (*.servicebus.windows.net)\', ' +
+    'isRepresentative: true }];',
     '  const targets: ProbeTarget[] = [];',
     'host', 'F07'],
   ['F08 no private-endpoint diagnosis', 'source/remediation/detect.ts',
