@@ -1,0 +1,74 @@
+/**
+ * A crash is undoable as well as resumable: the built CLI is SIGKILLed as each step starts,
+ * and instead of resuming, `rollback --delete-created --yes` must give back the world exactly
+ * as it was before the fix (definitions byte for byte, no resource left behind). A rollback
+ * that is itself killed half-way finishes when it is run again.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { fixSteps } from '../../source/remediation/session.js';
+import {
+  ensureBuilt,
+  freshStateDir,
+  sandboxArgs,
+  snapshot,
+  summaryOf,
+  watchCli,
+  type WorldSnapshot,
+} from './helpers.js';
+
+const TIMEOUT = 120_000;
+const STEP_IDS = fixSteps().map((step) => step.id);
+
+beforeAll(ensureBuilt, TIMEOUT);
+
+function definitionsJson(world: WorldSnapshot): string {
+  return JSON.stringify({ linkedServices: world.linkedServices, pipelines: world.pipelines });
+}
+
+async function rollBackAll(stateDir: string) {
+  return watchCli([...sandboxArgs('rollback', stateDir), '--delete-created', '--yes']);
+}
+
+describe('SIGKILL as a step starts, then rollback instead of resume', () => {
+  it.each(STEP_IDS)('after step.started %s', async (stepId) => {
+    const stateDir = await freshStateDir();
+    const before = await snapshot(stateDir);
+    const killed = await watchCli([...sandboxArgs('fix', stateDir), '--yes'], (event) =>
+      event.type === 'step.started' && event.stepId === stepId ? 'SIGKILL' : undefined);
+
+    const rollback = await rollBackAll(stateDir);
+    const after = await snapshot(stateDir);
+
+    expect(killed.killedAt).toBeDefined();
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(['rolled-back', 'healthy']).toContain(summaryOf(rollback).outcome);
+    expect(definitionsJson(after)).toBe(definitionsJson(before));
+    expect(after).toEqual(before);
+  }, TIMEOUT);
+});
+
+describe('a rollback killed half-way', () => {
+  it('finishes when run again after being killed twice part-way',
+    async () => {
+      const stateDir = await freshStateDir();
+      const before = await snapshot(stateDir);
+      const fix = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
+      expect(summaryOf(fix).outcome, fix.stderr).toBe('fixed');
+
+      // At demo pacing each definition takes about 2 s to restore, then the deletes follow:
+      // the kills land while restoring and, most likely, while deleting.
+      const killedRuns = [];
+      for (const afterMs of [1_500, 7_000]) {
+        killedRuns.push(await watchCli([...sandboxArgs('rollback', stateDir, 1),
+          '--delete-created', '--yes'], (event) => event.type === 'session.started'
+          ? { signal: 'SIGKILL', afterMs } : undefined));
+      }
+      const again = await rollBackAll(stateDir);
+
+      expect(killedRuns.map((run) => run.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(summaryOf(again).outcome).toBe('rolled-back');
+      expect(await snapshot(stateDir)).toEqual(before);
+    }, TIMEOUT);
+});
