@@ -209,8 +209,9 @@ describe('F12: a node far behind, version expired, auto-update off', () => {
       const behind = findings(fixed.ui).find((item) => item.id === 'runtime.node-version-behind');
       expect(behind?.title).toContain('5.12.7976.1');
       expect(behind?.title).toContain('5.44.8984.1');
-      const offer = planItems(fixed.ui).find((item) => /auto-update/.test(item.detail));
-      expect(offer?.detail).toMatch(/turn auto-update on \(or upgrade the nodes\)/);
+      const details = planItems(fixed.ui).map((item) => `${item.name}: ${item.detail}`);
+      expect(details).toContain(
+        'shir-etl: recommended: turn auto-update on (or upgrade the nodes) after this repair');
 
       const verified = await run(box, 'verify');
 
