@@ -119,6 +119,9 @@ const MUTANTS = [
     'const retries = countRetry(previous, request, onRetry);',
     'const retries = countRetry(previous, request, () => undefined);',
     'rewire-prove', 'F20'],
+  ['All rows: a declined plan is applied anyway', 'source/remediation/session.ts',
+    '  if (answer !== true) return false;\n', '',
+    'no-change', 'F01'],
 ];
 
 function copyTree() {
