@@ -1,11 +1,12 @@
 /**
  * Kill-and-resume inside each long-running operation: at demo pacing (time scale 1) the
- * network creates, the VM create, the install run command, a linked-service rewrite and the
- * end-to-end pipeline run each take seconds, so a SIGKILL shortly after the step announces one
- * lands while it is in flight. One session is killed once in each of them in turn, every
+ * network creates, the NIC and VM creates, the install run command, a linked-service rewrite
+ * and the end-to-end pipeline run each take about a second or more, so a SIGKILL shortly after
+ * the step announces one lands while it is in flight. One session is killed once in each of them in turn, every
  * rerun resuming the last; the journal shows each interrupted change as uncertain (an intent
  * without an outcome). The last rerun must finish with the same world as an uninterrupted run,
- * and a rollback with --delete-created must then give back the world as it was before.
+ * one more fix must find nothing to do, and a rollback with --delete-created must then give
+ * back the world as it was before.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -43,8 +44,14 @@ interface InFlightKill {
 const KILLS: InFlightKill[] = [
   { label: 'public IP create', progress: /^creating public-ip /, afterMs: 400,
     uncertain: 'public-ip create' },
+  { label: 'NAT gateway create', progress: /^creating nat-gateway /, afterMs: 500,
+    uncertain: 'nat-gateway create' },
+  { label: 'network security group create', progress: /^creating network-security-group /,
+    afterMs: 300, uncertain: 'network-security-group create' },
   { label: 'virtual network create', progress: /^creating virtual-network /, afterMs: 500,
     uncertain: 'virtual-network create' },
+  { label: 'network interface create', progress: /^creating network interface /, afterMs: 400,
+    uncertain: 'network-interface create' },
   { label: 'VM create', progress: /^provisioning VM /, afterMs: 1500,
     uncertain: 'virtual-machine create' },
   { label: 'install run command', progress: /^installing the runtime/, afterMs: 1500,
@@ -101,6 +108,7 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     const last = await watchCli(args);
     const world = await snapshot(stateDir);
     const keys = await issuedKeys(stateDir);
+    const again = await watchCli(args);
     const rollback = await watchCli([...sandboxArgs('rollback', stateDir), '--delete-created',
       '--yes']);
     const rolledBack = await snapshot(stateDir);
@@ -111,8 +119,10 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     expect(resumed).toEqual([false, ...KILLS.slice(1).map(() => true)]);
     expect([...sessionIds]).toEqual([startedOf(last).sessionId]);
     expect(world).toEqual(reference);
+    expect(summaryOf(again).outcome).toBe('healthy');
+    expect(again.events.some((event) => event.type === 'step.started')).toBe(false);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(rolledBack).toEqual(before);
-    expect(await keyLeaks(stateDir, outputsOf({ ...runs, last, rollback }), keys)).toEqual([]);
+    expect(await keyLeaks(stateDir, outputsOf({ ...runs, last, again, rollback }), keys)).toEqual([]);
   }, TIMEOUT);
 });
