@@ -2,8 +2,8 @@
  * Kill-and-resume inside each long-running operation: at demo pacing (time scale 1) the
  * network creates, the NIC and VM creates, the install run command, a linked-service rewrite
  * and the end-to-end pipeline run each take about a second or more, so a SIGKILL shortly after
- * the step announces one lands while it is in flight. One session is killed once in each of them in turn, every
- * rerun resuming the last; the journal shows each interrupted change as uncertain (an intent
+ * the step announces one lands while it is in flight. One session is killed once in each of
+ * them in turn, every rerun resuming the last; the journal shows each interrupted change as uncertain (an intent
  * without an outcome). The last rerun must finish with the same world as an uninterrupted run,
  * one more fix must find nothing to do, and a rollback with --delete-created must then give
  * back the world as it was before.
@@ -123,6 +123,7 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     expect(again.events.some((event) => event.type === 'step.started')).toBe(false);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(rolledBack).toEqual(before);
-    expect(await keyLeaks(stateDir, outputsOf({ ...runs, last, again, rollback }), keys)).toEqual([]);
+    const outputs = outputsOf({ ...runs, last, again, rollback });
+    expect(await keyLeaks(stateDir, outputs, keys)).toEqual([]);
   }, TIMEOUT);
 });
