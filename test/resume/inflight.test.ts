@@ -4,9 +4,9 @@
  * and the end-to-end pipeline run each take about a second or more, so a SIGKILL shortly after
  * the step announces one lands while it is in flight. One session is killed once in each of
  * them in turn, every rerun resuming the last; the journal shows each interrupted change as
- * uncertain (an intent without an outcome). The last rerun must finish with the same world as an uninterrupted run,
- * one more fix must find nothing to do, and a rollback with --delete-created must then give
- * back the world as it was before.
+ * uncertain (an intent without an outcome). The last rerun must finish with the same world as
+ * an uninterrupted run, one more fix must find nothing to do, and a rollback with
+ * --delete-created must then give back the world as it was before.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
