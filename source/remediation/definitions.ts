@@ -13,6 +13,7 @@ import { createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import type { ArtifactsClient } from '@azure/synapse-artifacts';
 import type { BackedUpKind } from '../engine/step.js';
+import { sleep as resourceSleep } from './resources.js';
 
 const API_VERSION = '2020-12-01';
 
@@ -189,13 +190,7 @@ function parseJson(text: string | null | undefined): JsonObject | undefined {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason ?? new Error('aborted'));
-    }, { once: true });
-  });
+  return resourceSleep(ms, signal);
 }
 
 /** Deletes a pipeline (the temporary test pipeline); a missing one counts as deleted. */

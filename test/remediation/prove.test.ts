@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,18 +84,21 @@ describe('runEndToEnd against the emulator', () => {
         box.target.workspaceName);
       const dev = workspace.connectivityEndpoints!.dev!;
       const journal = createMemoryJournal('20261204-120000-abcd');
+      const signal = new AbortController().signal;
 
       const outcome = await runEndToEnd({
         artifacts: box.clients.artifacts(dev), journal,
         runtimeName: 'AutoResolveIntegrationRuntime',
         apiUrl: 'https://api.partner.example/v1/health', devEndpoint: dev,
-        progress: () => undefined, signal: new AbortController().signal,
+        progress: () => undefined, signal,
         pollIntervalMs: 5, deadlineMs: 50,
       });
 
       expect(outcome.isPassing).toBe(false);
       expect(outcome.status).toBe('failed');
       expect(outcome.detail).toContain('stopped waiting');
+      // One listener left per poll added up to a MaxListenersExceededWarning in a real run.
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
       const deletes = journal.entries.filter((entry) => entry.type === 'intent' &&
         entry.change.action === 'delete');
       expect(deletes.length).toBe(1);
