@@ -12,6 +12,9 @@ import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import {
   ensureBuilt,
   freshStateDir,
+  issuedKeys,
+  keyLeaks,
+  outputsOf,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -46,7 +49,10 @@ async function journalOf(stateDir: string, run: WatchedRun) {
   return readJournal(sessionDirectory(stateDir, startedOf(run).sessionId));
 }
 
-/** Reruns the fix at full speed and checks it resumed the session to the reference world. */
+/**
+ * Reruns the fix at full speed and checks it resumed the session to the reference world, with
+ * the auth key in no output or artefact of either run.
+ */
 async function expectResumedToFixed(stateDir: string, interrupted: WatchedRun): Promise<void> {
   const rerun = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
 
@@ -55,6 +61,8 @@ async function expectResumedToFixed(stateDir: string, interrupted: WatchedRun): 
   expect(startedOf(rerun).isResumed).toBe(true);
   expect(startedOf(rerun).sessionId).toBe(startedOf(interrupted).sessionId);
   expect(await snapshot(stateDir)).toEqual(reference);
+  const outputs = outputsOf({ interrupted, rerun });
+  expect(await keyLeaks(stateDir, outputs, await issuedKeys(stateDir))).toEqual([]);
 }
 
 describe('Ctrl-C during a fix', () => {
