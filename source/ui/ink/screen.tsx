@@ -65,9 +65,18 @@ function isBusy(state: SessionState): boolean {
   return runningSteps(state).length === 0;
 }
 
+/** What the core is doing while nothing else moves, by command. */
+const WAITING: Record<SessionState['command'], string> = {
+  fix: 'Inspecting the workspace…',
+  plan: 'Inspecting the workspace…',
+  scan: 'Inspecting the workspace…',
+  verify: 'Running the checks…',
+  rollback: 'Restoring what the session changed…',
+};
+
 function busyLabel(state: SessionState): string {
   if (state.header === undefined) return `Starting shir-doctor ${state.command}…`;
-  if (state.steps.length === 0) return 'Inspecting the workspace…';
+  if (state.steps.length === 0) return WAITING[state.command];
 
   return 'Working…';
 }
