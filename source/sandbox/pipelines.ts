@@ -82,9 +82,11 @@ export class Pipelines implements PipelineRunner {
     try {
       const activities = (pipeline.properties.activities ?? []) as Activity[];
       for (const activity of activities) {
-        const started = new Date(Math.max(Date.now(), run.startAt)).toISOString();
+        const started = Math.max(Date.now(), run.startAt);
+        const clock = performance.now();
         const result = await this.runActivity(ws, pipeline, run, activity);
-        run.activities.push(toActivityRun(activity, result, started));
+        const tookMs = Math.max(1, Math.round(performance.now() - clock));
+        run.activities.push(toActivityRun(activity, result, started, tookMs));
         if (result.status === 'Failed') break;
       }
     } finally {
@@ -226,12 +228,13 @@ function dnsFailure(url: string, host: string): { code: string; message: string 
     "Request didn't reach the server from the client." };
 }
 
-function toActivityRun(activity: Activity, r: ActivityResult, start: string): ActivityRunState {
-  const end = new Date().toISOString();
+/** The activity ran for `tookMs` from `start` (the run's start may lie ahead of the clock). */
+function toActivityRun(activity: Activity, r: ActivityResult, start: number, tookMs: number)
+  : ActivityRunState {
   return {
     activityName: String(activity.name), activityType: String(activity.type),
-    activityRunId: guid(), status: r.status, start, end,
-    durationInMs: Math.max(0, Date.parse(end) - Date.parse(start)),
+    activityRunId: guid(), status: r.status, start: new Date(start).toISOString(),
+    end: new Date(start + tookMs).toISOString(), durationInMs: tookMs,
     input: r.input, output: r.output, error: r.error, runtimeName: r.runtimeName,
   };
 }

@@ -113,6 +113,11 @@ describe('dev endpoint', () => {
         `pipelineruns/${created.body.runId}/queryActivityruns${V}`, { body: {} });
       expect(acts.body.value[0].error.errorCode).toBe('2108');
       expect(acts.body.value[0].status).toBe('Failed');
+      // The activity's own times: it ran for a while after the queue, never for 0 ms.
+      const activity = acts.body.value[0];
+      expect(activity.durationInMs).toBeGreaterThan(0);
+      expect(Date.parse(activity.activityRunEnd) - Date.parse(activity.activityRunStart))
+        .toBe(activity.durationInMs);
       await slow.close();
     });
 });
