@@ -64,6 +64,7 @@ export type TranscriptBlock =
   | { kind: 'plan'; plan: Plan }
   | { kind: 'decision'; decision: PlanDecision }
   | { kind: 'steps-heading' }
+  | { kind: 'checks-heading' }
   | { kind: 'step'; step: FinishedStep }
   | { kind: 'check'; check: CheckView }
   | { kind: 'log'; line: LogLine }
@@ -167,7 +168,10 @@ export function reduce(state: SessionState, action: SessionAction): SessionState
     case 'check': {
       const check = { name: action.name, isPassing: action.isPassing, detail: action.detail };
 
-      return { ...append(state, { kind: 'check', check }), checks: [...state.checks, check] };
+      const isFirst = state.checks.length === 0;
+      const headed = isFirst ? append(state, { kind: 'checks-heading' }) : state;
+
+      return { ...append(headed, { kind: 'check', check }), checks: [...state.checks, check] };
     }
     case 'log':
       if (action.level === 'debug') return state;

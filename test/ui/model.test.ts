@@ -87,6 +87,7 @@ describe('session reducer', () => {
     expect(state.checks).toEqual([check]);
     expect(state.transcript).toEqual([
       { kind: 'log', line: { level: 'warn', message: 'slow API' } },
+      { kind: 'checks-heading' },
       { kind: 'check', check },
     ]);
   });

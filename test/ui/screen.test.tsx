@@ -205,7 +205,7 @@ describe('verify screen', () => {
     const frame = text(render(<Screen state={state} now={0} onAnswer={() => {}} />).lastFrame());
 
     expect(frame).toContain('shir-doctor verify');
-    expect(frame).toContain('✔ Runtime health — Online');
+    expect(frame).toMatch(/Checks\n✔ Runtime health — Online/);
     expect(frame).toContain('✘ Egress probe — servicebus blocked');
     expect(frame).toContain('The node is 3 versions behind.');
     expect(frame).not.toContain('raw poll body');

@@ -45,9 +45,10 @@ export function TranscriptView({ block }: { block: TranscriptBlock }) {
     case 'decision':
       return <Text dimColor>{DECISION_TEXT[block.decision]}</Text>;
     case 'steps-heading':
+    case 'checks-heading':
       return (
         <Box marginTop={1}>
-          <Text bold>Steps</Text>
+          <Text bold>{block.kind === 'steps-heading' ? 'Steps' : 'Checks'}</Text>
         </Box>
       );
     case 'step':
