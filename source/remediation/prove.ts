@@ -257,7 +257,7 @@ function successDetail(base: { statusCode?: number; durationMs?: number;
 }
 
 function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return '';
+  if (ms === undefined || ms <= 0) return '';
   return ms < 1000 ? ` in ${Math.round(ms)} ms` : ` in ${(ms / 1000).toFixed(1)} s`;
 }
 

@@ -432,8 +432,9 @@ function finishFix(
   if (result.isSuccess && e2e?.isPassing) {
     return finishSession(session, {
       outcome: 'fixed',
-      headline: `End-to-end API test passed through the self-hosted runtime ` +
-        `${context.decisions.runtimeName}: ${answerOf(e2e)}.`,
+      // The summary's API-test line already says it passed; the headline adds the evidence.
+      headline: `Through the self-hosted runtime ${context.decisions.runtimeName}, ` +
+        `${answerOf(e2e)}.`,
       exitCode: ExitCode.ok,
       isApiReachable: true,
       nextCommands: ['shir-doctor verify'],
@@ -442,11 +443,11 @@ function finishFix(
   return failedFix(session, result, e2e?.isPassing);
 }
 
-/** `GET <url> answered 200 in 0.4 s`, from the end-to-end result. */
+/** `GET <url> answered 200 in 0.4 s`, from the end-to-end result; no time when none is known. */
 export function answerOf(e2e: EndToEndResult): string {
   const status = e2e.statusCode ? String(e2e.statusCode) : 'with a 2xx status';
   const ms = e2e.durationMs;
-  const took = ms === undefined ? '' : ms < 1000 ? ` in ${Math.round(ms)} ms`
+  const took = ms === undefined || ms <= 0 ? '' : ms < 1000 ? ` in ${Math.round(ms)} ms`
     : ` in ${(ms / 1000).toFixed(1)} s`;
   return `GET ${e2e.apiUrl} answered ${status}${took}`;
 }

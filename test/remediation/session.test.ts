@@ -14,6 +14,7 @@ import {
 } from '../../source/engine/events.js';
 import { canonicalJson } from '../../source/remediation/definitions.js';
 import {
+  answerOf,
   runFix,
   runPlanOnly,
   runRollback,
@@ -109,8 +110,10 @@ describe('sessions against the emulator (F01)', () => {
     expect(fixed.exitCode).toBe(0);
     expect(fixed.summary.outcome).toBe('fixed');
     expect(fixed.summary.isApiReachable).toBe(true);
-    expect(fixed.summary.headline).toContain('End-to-end API test passed through the ' +
-      'self-hosted runtime shir-doctor-ir');
+    // The presenters print "End-to-end API test passed ..." above the headline: no echo.
+    expect(fixed.summary.headline).not.toContain('End-to-end API test passed');
+    expect(fixed.summary.headline).toMatch(/^Through the self-hosted runtime shir-doctor-ir, GET /);
+    expect(fixed.summary.headline).not.toContain(' 0 ms');
     const afterFix = stored(box, 'linkedservices', 'RestService');
     expect(afterFix.connectVia.referenceName).toBe('shir-doctor-ir');
     expect(afterFix.typeProperties).toEqual(rest.typeProperties);
@@ -196,4 +199,16 @@ describe('sessions against the emulator (F01)', () => {
     expect(failed.summary.changes).toEqual({ created: [], updated: [], deleted: [] });
     expect(stored(box, 'linkedservices', 'RestService')).toEqual(before);
   }, 60_000);
+});
+
+describe('answerOf', () => {
+  const e2e = { isPassing: true, status: 'succeeded' as const, runtimeName: 'ir',
+    apiUrl: 'https://api.example/x', detail: '' };
+
+  it('gives the time the API took, and none when the service reports 0 ms', () => {
+    expect(answerOf({ ...e2e, statusCode: 200, durationMs: 1234 }))
+      .toBe('GET https://api.example/x answered 200 in 1.2 s');
+    expect(answerOf({ ...e2e, durationMs: 0 }))
+      .toBe('GET https://api.example/x answered with a 2xx status');
+  });
 });
