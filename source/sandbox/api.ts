@@ -8,7 +8,7 @@ export interface SandboxOptions {
   stateDir: string;
   /**
    * Scenario file path or built-in scenario id (`F01`..`F20`, variants like `F10b`); default
-   * `F01`.
+   * the scenario of the world saved in `stateDir` (kept as it was left), else `F01`.
    */
   scenario?: string;
   /** Discard the persisted world and load the scenario again. */

@@ -20,14 +20,14 @@ import { RequestLog } from './request-log.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { startFront } from './server.js';
 import { synapse } from './synapse.js';
-import { World } from './world.js';
+import { savedScenario, World } from './world.js';
 
 export type { SandboxHandle, SandboxOptions } from './api.js';
 
 /** Starts the sandbox; close the handle to stop it. */
 export async function startSandbox(options: SandboxOptions): Promise<SandboxHandle> {
   const timeScale = options.timeScale ?? 1;
-  const scenario = loadScenario(options.scenario ?? 'F01');
+  const scenario = scenarioFor(options);
   const world = new World(options.stateDir, scenario, options.reset ?? false);
   const tls = await loadOrCreateCert(options.stateDir);
   const adminSecrets = secretsOf(world.scenario);
@@ -61,6 +61,13 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
       world.close();
     },
   };
+}
+
+/** The named scenario; without one, the saved world's (so it is kept), else F01. */
+function scenarioFor(options: SandboxOptions): Scenario {
+  const saved = options.scenario === undefined && options.reset !== true
+    ? savedScenario(options.stateDir) : undefined;
+  return saved ?? loadScenario(options.scenario ?? 'F01');
 }
 
 interface RouteDeps {

@@ -243,6 +243,14 @@ export function newKeyParts(): KeyParts {
   return { id: guid(), secret: randomBytes(24).toString('base64') };
 }
 
+/**
+ * The scenario of the world saved under `stateDir`, if any: a start that names no scenario
+ * continues that world instead of replacing it with the default one.
+ */
+export function savedScenario(stateDir: string): Scenario | undefined {
+  return readSaved(join(stateDir, 'world.json'))?.scenario;
+}
+
 function readSaved(file: string): WorldState | undefined {
   if (!existsSync(file)) return undefined;
   try {

@@ -37,6 +37,24 @@ describe('persisted world', () => {
     await third.close();
   });
 
+  it('a start that names no scenario keeps the saved world of another scenario', async () => {
+    const stateDir = tempState();
+    const file = join(stateDir, 'custom.json');
+    writeFileSync(file, JSON.stringify({ id: 'X-kept', extends: 'F01', description: 'kept',
+      target: { ...loadScenario('F01').target, workspaceName: 'syn-kept' } }));
+    const first = await startSandbox({ stateDir, timeScale: 0, scenario: file });
+    expect(first.target.workspaceName).toBe('syn-kept');
+    await first.close();
+
+    const second = await startSandbox({ stateDir, timeScale: 0 });
+    expect(second.target.workspaceName).toBe('syn-kept');
+    await second.close();
+
+    const third = await startSandbox({ stateDir, timeScale: 0, reset: true });
+    expect(third.target.workspaceName).toBe(loadScenario('F01').target.workspaceName);
+    await third.close();
+  });
+
   it('loads every built-in scenario and starts on it', async () => {
     const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(20);
