@@ -8,7 +8,8 @@
  *   `rolled-back` at the end so a later fix starts afresh.
  * - A definition is restored only while it is still what the session wrote (same ETag); if
  *   someone changed it since, it is refused and left as it is. A definition whose write outcome
- *   was lost is restored only when it differs from the backup in `connectVia` alone.
+ *   was lost, or whose write failed or was interrupted (the PUT may still have landed), is
+ *   restored only when it differs from the backup in `connectVia` alone.
  * - Masked secrets are put back from the SecretSource, never the mask; without a value the
  *   item is not written. After each write, a GET must equal the backup canonically.
  * - Created resources are deleted newest first, only with `deleteCreated` (the CLI asks).
@@ -118,7 +119,10 @@ async function readDevEndpoint(clients: AzureClients, target: Target): Promise<s
 
 // ---- restore definitions ---------------------------------------------------------------------
 
-/** The definitions the session wrote, or may have written (intent without outcome). */
+/**
+ * The definitions the session wrote, or may have written: an intent without an outcome, or a
+ * write that failed or was interrupted after its PUT may have reached the service.
+ */
 export function changedDefinitions(contents: JournalContents): RewireTarget[] {
   const items: RewireTarget[] = [];
   for (const key of Object.keys(contents.state)) {
@@ -133,8 +137,11 @@ export function changedDefinitions(contents: JournalContents): RewireTarget[] {
 }
 
 function isUncertain(contents: JournalContents, item: RewireTarget): boolean {
-  return contents.uncertain.some((change) => change.change.kind === item.kind &&
-    change.change.name === item.name && change.change.action === 'update');
+  const isWriteOf = ({ change }: JournalContents['changes'][number]) =>
+    change.kind === item.kind && change.name === item.name && change.action === 'update';
+  const failed = (contents.changes ?? []).filter((change) => change.result?.isOk === false);
+
+  return contents.uncertain.some(isWriteOf) || failed.some(isWriteOf);
 }
 
 interface Restored {
