@@ -3,7 +3,8 @@
  * One press: the CLI says what it is finishing, parks the change, exits 130 by itself, and
  * leaves a journal with no change in doubt and no torn line. Two presses: it exits 130 at once,
  * leaving the VM create in doubt. Either way the same fix, run again, resumes the session and
- * ends with the same world as an uninterrupted run.
+ * ends with the same world as an uninterrupted run. A press during a linked-service rewrite
+ * followed by a rollback gives back the world as it was before the fix.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -109,4 +110,24 @@ describe('Ctrl-C during a fix', () => {
 
     await expectResumedToFixed(stateDir, run);
   }, TIMEOUT);
+
+  it('first press during a linked-service rewrite, then rollback: the world is as before',
+    async () => {
+      const stateDir = await freshStateDir();
+      const before = await snapshot(stateDir);
+      // Get to the rewire quickly: kill once the node is online, resume at demo pacing.
+      await watchCli([...sandboxArgs('fix', stateDir), '--yes'], (event) =>
+        event.type === 'step.succeeded' && event.stepId === 'online' ? 'SIGKILL' : undefined);
+      const run = await watchCli([...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'],
+        (event) => event.type === 'step.progress' &&
+          event.message.startsWith('rewiring Linked service PartnerFiles')
+          ? { signal: 'SIGINT', afterMs: 500 } : undefined);
+      const rollback = await watchCli([...sandboxArgs('rollback', stateDir), '--yes',
+        '--delete-created']);
+
+      expect(run.killedAt, run.stderr).toBeDefined();
+      expect(run.code).toBe(130);
+      expect(rollback.code, rollback.stderr).toBe(0);
+      expect(await snapshot(stateDir)).toEqual(before);
+    }, TIMEOUT);
 });
