@@ -5,7 +5,7 @@
  * This is the only place where the sandbox meets the product: `--sandbox` starts the emulator,
  * and its endpoint, CA and service principal become an ordinary `Connection`.
  */
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import type { Connection } from '../azure/types.js';
 import { DoctorError, ExitCode, isDoctorError } from '../engine/errors.js';
 import { redact } from '../engine/redact.js';
@@ -13,10 +13,10 @@ import type { CommandName } from '../engine/events.js';
 import type { Target } from '../engine/types.js';
 import type { InfrastructureTuning, SecretSource } from '../remediation/context.js';
 import { sandboxTuning } from '../remediation/resources.js';
-import type { SessionOptions } from '../remediation/session.js';
+import type { RerunSpelling, SessionOptions } from '../remediation/session.js';
 import type { SandboxHandle } from '../sandbox/api.js';
 import type { Presenter } from '../ui/presenter.js';
-import type { SessionFlags } from './args.js';
+import { DEFAULT_STATE_DIR, type SessionFlags } from './args.js';
 import { azureSecrets, tableSecrets } from './secrets.js';
 
 /** What a command module gets from the CLI. */
@@ -64,8 +64,63 @@ export function sessionOptions(context: CommandContext, opened: OpenedTarget): S
     isAutoApproved: context.flags.isAutoApproved,
     signal: context.signal,
     secrets: opened.secrets,
+    rerun: rerunSpelling(context.flags),
     ...(opened.tuning === undefined ? {} : { tuning: opened.tuning }),
   };
+}
+
+/**
+ * How a suggested next command must be spelled to work when pasted: started as
+ * `node dist/cli.js` (what `npm start` does) it says so, since `shir-doctor` is then not on
+ * the PATH; and it carries `--sandbox`, the target and a non-default state folder, without
+ * which `verify` would look for a workspace in Azure or a journal somewhere else. A proxy URL
+ * with a password is left out (the password is a secret); the admin adds it again.
+ */
+export function rerunSpelling(
+  flags: SessionFlags,
+  script = process.argv[1] ?? '',
+  cwd = process.cwd(),
+): RerunSpelling {
+  const target = flags.target;
+  const pairs: [string, string | undefined][] = [
+    ['--subscription', target.subscriptionId],
+    ['--resource-group', target.resourceGroup],
+    ['--workspace', target.workspaceName],
+    ['--api-url', target.apiUrl],
+    ['--vm-name', target.vmName],
+    ['--proxy', hasPassword(target.proxyUrl) ? undefined : target.proxyUrl],
+    ['--secrets-file', flags.secretsFile],
+    ['--state-dir', flags.stateDir === DEFAULT_STATE_DIR ? undefined : flags.stateDir],
+  ];
+  const given = pairs.filter((pair): pair is [string, string] => pair[1] !== undefined);
+
+  return {
+    program: programName(script, cwd),
+    flags: [
+      ...(flags.isSandbox ? ['--sandbox'] : []),
+      ...given.map(([flag, value]) => `${flag} ${shellQuote(value)}`),
+    ],
+  };
+}
+
+function programName(script: string, cwd: string): string {
+  if (basename(script) !== 'cli.js') return 'shir-doctor';
+
+  const path = relative(cwd, script);
+  return `node ${shellQuote(path.startsWith('..') || isAbsolute(path) ? script : path)}`;
+}
+
+function hasPassword(url: string | undefined): boolean {
+  try {
+    return url !== undefined && new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+function shellQuote(value: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** What starting the emulator needs from the command line. */

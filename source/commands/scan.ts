@@ -13,7 +13,13 @@ import type { SessionSummary } from '../engine/events.js';
 import { countPlan, planHasChanges, type Plan } from '../engine/types.js';
 import { detect } from '../remediation/detect.js';
 import { makePlan } from '../remediation/plan.js';
-import { withTarget, type CommandContext, type OpenedTarget } from './context.js';
+import { spellNextCommand } from '../remediation/session.js';
+import {
+  rerunSpelling,
+  withTarget,
+  type CommandContext,
+  type OpenedTarget,
+} from './context.js';
 
 export function scan(context: CommandContext): Promise<number> {
   return withTarget(context, (opened) => scanTarget(context, opened));
@@ -37,7 +43,10 @@ async function scanTarget(context: CommandContext, opened: OpenedTarget): Promis
     isResumed: false,
   });
 
-  const summary = await detectSummary(context, clients, opened);
+  const found = await detectSummary(context, clients, opened);
+  const rerun = rerunSpelling(context.flags);
+  const summary = { ...found,
+    nextCommands: found.nextCommands.map((command) => spellNextCommand(command, rerun)) };
   const exitCode = summary.error?.exitCode ?? exitCodeOf(summary);
   ui.emit({ type: 'session.finished', summary: { ...summary, retries }, exitCode });
 

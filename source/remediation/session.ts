@@ -72,6 +72,24 @@ export interface SessionOptions {
   tuning?: InfrastructureTuning;
   /** SDK retry overrides (tests shrink the delays). */
   retry?: ClientHooks['retry'];
+  /** How the summary spells its next commands (default: `shir-doctor <command>` alone). */
+  rerun?: RerunSpelling;
+}
+
+/** The program and flags that make a suggested command run as typed against the same target. */
+export interface RerunSpelling {
+  /** `shir-doctor`, or `node dist/cli.js` when that is how the tool was started. */
+  program: string;
+  /** `--sandbox`, the target flags, a non-default `--state-dir`, already shell-quoted. */
+  flags: string[];
+}
+
+/** `shir-doctor verify` spelled to be copy-pasted: the same program, target and state. */
+export function spellNextCommand(command: string, rerun: RerunSpelling | undefined): string {
+  if (rerun === undefined || !command.startsWith('shir-doctor ')) return command;
+
+  const rest = command.slice('shir-doctor '.length);
+  return [rerun.program, rest, ...rerun.flags].join(' ');
 }
 
 export interface SessionResult {
@@ -153,7 +171,8 @@ export async function finishSession(session: Session, ending: Ending): Promise<S
     isApiReachable: ending.isApiReachable,
     changes: await changesOf(session),
     reportPaths: {},
-    nextCommands: ending.nextCommands ?? [],
+    nextCommands: (ending.nextCommands ?? [])
+      .map((command) => spellNextCommand(command, session.options.rerun)),
     retries: session.counters.retries,
     ...(ending.error ? { error: ending.error } : {}),
   };

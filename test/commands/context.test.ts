@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionFlags } from '../../source/commands/args.js';
+import { DEFAULT_STATE_DIR } from '../../source/commands/args.js';
 import {
+  rerunSpelling,
   sessionOptions,
   withTarget,
   type CommandContext,
@@ -101,5 +103,29 @@ describe('opening the target', () => {
     expect(result.opened.target).toEqual(target);
     expect(result.secret).toBe('env-secret-value');
     expect(result.options.tuning).toBeUndefined();
+  });
+});
+
+describe('the next commands a summary suggests', () => {
+  const base: SessionFlags = { isSandbox: false, isSandboxReset: false, isAutoApproved: false,
+    isJson: false, isDeleteCreated: false, target: {}, stateDir: DEFAULT_STATE_DIR };
+
+  it('after npm start: node dist/cli.js and --sandbox, so the pasted verify stays local', () => {
+    const rerun = rerunSpelling({ ...base, isSandbox: true, isSandboxReset: true,
+      isAutoApproved: true, scenario: 'F17' }, '/src/shir/dist/cli.js', '/src/shir');
+
+    expect(rerun).toEqual({ program: 'node dist/cli.js', flags: ['--sandbox'] });
+  });
+
+  it('against Azure: the whole target, quoted, a state folder, never a proxy password', () => {
+    const target = { subscriptionId: 's-1', resourceGroup: 'rg one', workspaceName: "w's",
+      proxyUrl: 'http://user:pw@proxy.local:3128' };
+    const rerun = rerunSpelling({ ...base, target, stateDir: '/var/lib/sd' },
+      '/usr/local/bin/shir-doctor', '/home/admin');
+
+    expect(rerun.program).toBe('shir-doctor');
+    expect(rerun.flags).toEqual(['--subscription s-1', "--resource-group 'rg one'",
+      "--workspace 'w'\\''s'", '--state-dir /var/lib/sd']);
+    expect(rerun.flags.join(' ')).not.toContain('pw');
   });
 });

@@ -87,7 +87,11 @@ describe('verify and rollback after a fix', () => {
   it('verify passes every check, rollback restores and deletes with --yes', async () => {
     const stateDir = await freshState();
     const fix = await runCli(['fix', ...sandbox(stateDir, '--yes')]);
-    const verify = await runCli(['verify', ...sandbox(stateDir)]);
+    const finished = eventsOf(fix.stdout).at(-1);
+    const next = finished?.type === 'session.finished' ? finished.summary.nextCommands : [];
+    // The summary's next command, pasted as shown, checks the same sandbox (not Azure).
+    expect(next).toEqual([`node dist/cli.js verify --sandbox --state-dir ${stateDir}`]);
+    const verify = await runCli([...next[0].split(' ').slice(2), '--json', '--time-scale', '0']);
     const checks = eventsOf(verify.stdout).filter((event) => event.type === 'check');
     const refused = await runCli(['rollback', ...sandbox(stateDir, '--delete-created')]);
     const rollback = await runCli(['rollback', ...sandbox(stateDir, '--delete-created', '--yes')]);
