@@ -250,3 +250,21 @@ export function outputsOf(runs: Record<string, WatchedRun>): Record<string, stri
   }
   return outputs;
 }
+
+/** The tags of every VM and network resource in the resource group, by name. */
+export function tagsByName(stateDir: string): Promise<Record<string, Record<string, string>>> {
+  return withWorld(stateDir, async (box) => {
+    const rg = box.target.resourceGroup;
+    const { compute, network } = box.clients;
+    const lists: AsyncIterable<{ name?: string; tags?: Record<string, string> }>[] = [
+      compute.virtualMachines.list(rg), network.networkInterfaces.list(rg),
+      network.virtualNetworks.list(rg), network.networkSecurityGroups.list(rg),
+      network.natGateways.list(rg), network.publicIPAddresses.list(rg),
+    ];
+    const tags: Record<string, Record<string, string>> = {};
+    for (const list of lists) {
+      for await (const item of list) tags[item.name ?? ''] = item.tags ?? {};
+    }
+    return tags;
+  });
+}

@@ -5,13 +5,15 @@
  * the step announces one lands while it is in flight. One session is killed once in each of
  * them in turn, every rerun resuming the last; the journal shows each interrupted change as
  * uncertain (an intent without an outcome). The last rerun must finish with the same world as
- * an uninterrupted run, one more fix must find nothing to do, and a rollback with
- * --delete-created must then give back the world as it was before.
+ * an uninterrupted run, every created resource tagged with the tool and the one session, one
+ * more fix must find nothing to do, and a rollback with --delete-created must then give back
+ * the world as it was before.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
+import { TAGS } from '../../source/wire/guest.js';
 import {
   ensureBuilt,
   freshStateDir,
@@ -22,6 +24,7 @@ import {
   snapshot,
   startedOf,
   summaryOf,
+  tagsByName,
   watchCli,
   type WatchedRun,
   type WorldSnapshot,
@@ -75,6 +78,10 @@ function announces(event: DoctorEvent, kill: InFlightKill): boolean {
   return event.type === 'step.progress' && kill.progress.test(event.message);
 }
 
+function isSame(a: Record<string, string>, b: Record<string, string>): boolean {
+  return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+}
+
 /** `kind action` of every change the session's journal holds without an outcome. */
 async function uncertainChanges(stateDir: string, run: WatchedRun): Promise<string[]> {
   const journal = await readJournal(sessionDirectory(stateDir, startedOf(run).sessionId));
@@ -108,6 +115,7 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     const last = await watchCli(args);
     const world = await snapshot(stateDir);
     const keys = await issuedKeys(stateDir);
+    const tags = await tagsByName(stateDir);
     const again = await watchCli(args);
     const rollback = await watchCli([...sandboxArgs('rollback', stateDir), '--delete-created',
       '--yes']);
@@ -119,6 +127,10 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     expect(resumed).toEqual([false, ...KILLS.slice(1).map(() => true)]);
     expect([...sessionIds]).toEqual([startedOf(last).sessionId]);
     expect(world).toEqual(reference);
+    const sessionTags = { [TAGS.createdBy]: TAGS.createdByValue,
+      [TAGS.session]: startedOf(last).sessionId };
+    expect(Object.keys(tags).length).toBe(6);
+    expect(Object.values(tags).every((each) => isSame(each, sessionTags))).toBe(true);
     expect(summaryOf(again).outcome).toBe('healthy');
     expect(again.events.some((event) => event.type === 'step.started')).toBe(false);
     expect(rollback.code, rollback.stderr).toBe(0);
