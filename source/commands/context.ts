@@ -5,6 +5,8 @@
  * This is the only place where the sandbox meets the product: `--sandbox` starts the emulator,
  * and its endpoint, CA and service principal become an ordinary `Connection`.
  */
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import type { Connection } from '../azure/types.js';
 import { DoctorError, ExitCode, isDoctorError } from '../engine/errors.js';
@@ -46,6 +48,9 @@ export async function withTarget<T>(
   context: CommandContext,
   work: (opened: OpenedTarget) => Promise<T>,
 ): Promise<T> {
+  if (context.flags.isSandbox || context.command !== 'scan') {
+    await checkStateDir(context.flags.stateDir);
+  }
   const opened = context.flags.isSandbox
     ? await openSandbox(context.flags)
     : await openAzure(context);
@@ -123,6 +128,27 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A --state-dir that cannot hold `folder` (sessions, sandbox) is a usage error, found before
+ * the target is opened (so before any network call), not an internal error half-way through.
+ */
+export async function checkStateDir(stateDir: string, folder = 'sessions'): Promise<void> {
+  const path = join(stateDir, folder);
+  try {
+    await mkdir(path, { recursive: true });
+    await access(path, constants.W_OK);
+  } catch (error) {
+    throw new DoctorError({
+      code: 'state-dir-unusable',
+      what: `--state-dir ${stateDir} cannot hold shir-doctor's files.`,
+      why: error instanceof Error ? error.message : String(error),
+      fix: 'Pass --state-dir with a folder you can write (or that can be created there), ' +
+        'or move the file that stands in its way.',
+      exitCode: ExitCode.usage,
+    });
+  }
+}
+
 /** What starting the emulator needs from the command line. */
 export interface EmulatorFlags {
   stateDir: string;
@@ -133,6 +159,7 @@ export interface EmulatorFlags {
 
 /** Starts the emulator under `<state-dir>/sandbox`; a failure says which flag to check. */
 export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle> {
+  await checkStateDir(flags.stateDir, 'sandbox');
   const { startSandbox } = await import('../sandbox/index.js');
   try {
     return await startSandbox({
@@ -143,6 +170,9 @@ export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle
     });
   } catch (error) {
     if (isDoctorError(error)) throw error;
+    if (error instanceof Error && error.name === 'ScenarioError') {
+      throw scenarioError(error.message);
+    }
 
     throw new DoctorError({
       code: 'sandbox-start-failed',
@@ -153,6 +183,17 @@ export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle
       exitCode: ExitCode.internal,
     });
   }
+}
+
+function scenarioError(why: string): DoctorError {
+  return new DoctorError({
+    code: 'scenario-invalid',
+    what: 'The sandbox scenario cannot be used.',
+    why: redact(why),
+    fix: 'Pass --scenario with a built-in id (F01..F20, see scenarios/README.md) or a JSON ' +
+      'file shaped like scenarios/F01.json.',
+    exitCode: ExitCode.usage,
+  });
 }
 
 async function openSandbox(flags: SessionFlags): Promise<OpenedTarget> {

@@ -144,27 +144,118 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The folder of the built-in scenarios (same depth from source/ and dist/). */
 export const SCENARIO_DIR = resolve(here, '..', '..', 'scenarios');
 
+/** A scenario that cannot be found, read or used; its message names the file and the fault. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
 /** Resolves a scenario id (`F01`) or file path, reads it and fills the placeholders. */
 export function loadScenario(idOrPath = 'F01'): Scenario {
-  const merged = readMerged(idOrPath, 0);
+  const merged = mergedOrError(idOrPath);
+  checkShape(merged, idOrPath);
   return fillPlaceholders(merged, merged.target);
+}
+
+function mergedOrError(idOrPath: string): Scenario {
+  try {
+    return readMerged(idOrPath, 0);
+  } catch (error) {
+    if (error instanceof ScenarioError) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ScenarioError(`sandbox scenario ${idOrPath} cannot extend its base: ${why}`);
+  }
 }
 
 function scenarioFile(idOrPath: string): string {
   const file = isBuiltIn(idOrPath)
     ? join(SCENARIO_DIR, `F${idOrPath.slice(1, 3)}${idOrPath.slice(3).toLowerCase()}.json`)
     : resolve(idOrPath);
-  if (!existsSync(file)) throw new Error(`sandbox scenario not found: ${file}`);
+  if (!existsSync(file)) throw new ScenarioError(`sandbox scenario not found: ${file}`);
   return file;
 }
 
 function readMerged(idOrPath: string, depth: number): Scenario {
-  if (depth > 5) throw new Error(`sandbox scenario ${idOrPath}: extends nests too deep`);
+  if (depth > 5) throw new ScenarioError(`sandbox scenario ${idOrPath}: extends nests too deep`);
   const file = scenarioFile(idOrPath);
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Scenario;
+  const raw = readObject(file) as unknown as Scenario;
+  const fault = containerFault(raw);
+  if (fault) throw new ScenarioError(`sandbox scenario ${file}: ${fault}`);
   if (!raw.extends) return raw;
   const base = isBuiltIn(raw.extends) ? raw.extends : resolve(dirname(file), raw.extends);
   return mergeScenario(readMerged(base, depth + 1), raw);
+}
+
+function readObject(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ScenarioError(`sandbox scenario ${file} is not valid JSON: ${why}`);
+  }
+  if (!isPlainObject(parsed)) {
+    throw new ScenarioError(`sandbox scenario ${file} must be a JSON object`);
+  }
+  return parsed;
+}
+
+const STRING_FIELDS = {
+  identity: ['tenantId', 'clientId', 'clientSecret'],
+  target: ['subscriptionId', 'resourceGroup', 'workspaceName', 'location'],
+} as const;
+
+/** Throws a ScenarioError naming the first field whose shape the sandbox cannot use. */
+function checkShape(scenario: Scenario, idOrPath: string): void {
+  const fault = shapeFault(scenario);
+  if (fault) throw new ScenarioError(`sandbox scenario ${idOrPath}: ${fault}`);
+}
+
+function shapeFault(scenario: Scenario): string | undefined {
+  if (typeof scenario.id !== 'string') return '"id" must be a string';
+  for (const [key, fields] of Object.entries(STRING_FIELDS)) {
+    const value = (scenario as any)[key];
+    const missing = fields.find((field) => typeof value?.[field] !== 'string');
+    if (missing) return `"${key}.${missing}" must be a string`;
+  }
+  return containerFault(scenario);
+}
+
+/** The faults a single file can have on its own (a variation may leave out id and target). */
+function containerFault(scenario: Scenario): string | undefined {
+  const resources = scenario.resources ?? [];
+  if (!Array.isArray(resources)) return '"resources" must be an array';
+  // A variation may patch a base resource by id alone.
+  const fields = scenario.extends === undefined ? ['id', 'name', 'type'] : ['id'];
+  const bad = resources.findIndex((r) => !isPlainObject(r) ||
+    fields.some((field) => typeof r[field] !== 'string'));
+  const names = fields.map((field) => `"${field}"`).join(', ');
+  if (bad >= 0) return `"resources[${bad}]" needs string ${names}`;
+  return mapsFault(scenario) ?? artifactsFault(scenario);
+}
+
+function mapsFault(scenario: Scenario): string | undefined {
+  const maps = ['workspaces', 'runtimes', 'guests', 'internet', 'network'] as const;
+  const map = maps.find((key) => scenario[key] !== undefined && !isPlainObject(scenario[key]));
+  if (map) return `"${map}" must be an object`;
+  if (scenario.faults !== undefined && !Array.isArray(scenario.faults)) {
+    return '"faults" must be an array';
+  }
+  return undefined;
+}
+
+function artifactsFault(scenario: Scenario): string | undefined {
+  for (const [name, content] of Object.entries(scenario.workspaces ?? {})) {
+    for (const kind of ['linkedServices', 'pipelines'] as const) {
+      const items: unknown = (content as any)?.[kind] ?? [];
+      const isOk = Array.isArray(items) && items.every((item) => isPlainObject(item) &&
+        typeof item.name === 'string' && (isPlainObject(item.properties) ||
+          (item.properties === null && scenario.extends !== undefined)));
+      if (!isOk) {
+        return `"workspaces.${name}.${kind}" must be an array of {name, properties}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 function isBuiltIn(id: string): boolean {

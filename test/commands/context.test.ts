@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,10 +8,12 @@ import { DEFAULT_STATE_DIR } from '../../source/commands/args.js';
 import {
   rerunSpelling,
   sessionOptions,
+  startEmulator,
   withTarget,
   type CommandContext,
   type OpenedTarget,
 } from '../../source/commands/context.js';
+import type { DoctorError } from '../../source/engine/errors.js';
 import { createPlainPresenter } from '../../source/ui/plain.js';
 
 async function contextFor(flags: Partial<SessionFlags>, env = {}): Promise<CommandContext> {
@@ -127,5 +129,56 @@ describe('the next commands a summary suggests', () => {
     expect(rerun.flags).toEqual(['--subscription s-1', "--resource-group 'rg one'",
       "--workspace 'w'\\''s'", '--state-dir /var/lib/sd']);
     expect(rerun.flags.join(' ')).not.toContain('pw');
+  });
+});
+
+describe('bad --state-dir and --scenario are usage errors (exit 2) naming the flag', () => {
+  it('a --state-dir that is a file stops before the target is opened', async () => {
+    const context = await contextFor({ target: { subscriptionId: 's', resourceGroup: 'r',
+      workspaceName: 'w' } });
+    const file = join(context.flags.stateDir, 'a-file');
+    await writeFile(file, 'not a folder');
+    context.flags.stateDir = file;
+    let isOpened = false;
+
+    const error = await withTarget(context, async () => { isOpened = true; })
+      .catch((caught: unknown) => caught);
+
+    expect(isOpened).toBe(false);
+    expect((error as DoctorError).info).toMatchObject({ code: 'state-dir-unusable',
+      exitCode: 2 });
+    expect((error as DoctorError).info.what).toContain('--state-dir');
+  });
+
+  it.each([
+    ['malformed JSON', '{bad', /not valid JSON/],
+    ['an array', '[]', /must be a JSON object/],
+    ['no identity', JSON.stringify({ id: 'X', target: {} }), /identity\.tenantId/],
+    ['resources not an array', JSON.stringify({ id: 'X', extends: 'F01', resources: {} }),
+      /resources/],
+    ['an artifact without properties', JSON.stringify({ id: 'X', extends: 'F01',
+      workspaces: { ws: { linkedServices: [{ name: 'A' }] } } }), /linkedServices/],
+  ])('a scenario file with %s', async (_, text, why) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'shir-context-'));
+    const scenario = join(stateDir, 'scenario.json');
+    await writeFile(scenario, text);
+
+    const error = await startEmulator({ stateDir, scenario, isSandboxReset: true, timeScale: 0 })
+      .catch((caught: unknown) => caught);
+
+    const { info } = error as DoctorError;
+    expect(info).toMatchObject({ code: 'scenario-invalid', exitCode: 2 });
+    expect(info.why).toMatch(why);
+    expect(info.fix).toContain('--scenario');
+  });
+
+  it('a missing scenario file', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'shir-context-'));
+
+    const error = await startEmulator({ stateDir, scenario: join(stateDir, 'none.json'),
+      isSandboxReset: true }).catch((caught: unknown) => caught);
+
+    expect((error as DoctorError).info).toMatchObject({ code: 'scenario-invalid',
+      exitCode: 2 });
   });
 });
