@@ -23,6 +23,12 @@ export type CallResult =
 /** Smallest factor applied to simulated durations, so timeScale 0 keeps their order. */
 export const MIN_SCALE = 0.001;
 
+/**
+ * Real time a call may take beyond its budget on a busy machine. Whether a call times out is
+ * decided by the host's simulated latency against the budget, never by machine load.
+ */
+const LOAD_SLACK_MS = 10_000;
+
 /** The local stand-in for the internet. */
 export class Internet {
   private server?: Server;
@@ -58,7 +64,10 @@ export class Internet {
     return this.hostEntry(host) !== undefined;
   }
 
-  /** Calls `url` as a client on the internet would, within `timeoutMs` (real ms). */
+  /**
+   * Calls `url` as a client on the internet would, within `timeoutMs` (real ms, already
+   * scaled): a host slower than that times out after `timeoutMs`, any other one answers.
+   */
   call(url: string, init: { method?: string; headers?: Record<string, string>; body?: string;
     timeoutMs: number }): Promise<CallResult> {
     const started = Date.now();
@@ -66,6 +75,10 @@ export class Internet {
     if (!this.knows(target.hostname)) {
       return Promise.resolve({ ok: false, failure: 'dns', ms: 0,
         message: `No such host is known. (${target.hostname}:${target.port || 443})` });
+    }
+    if (this.delayOf(target.hostname) >= init.timeoutMs) {
+      return new Promise((resolve) => setTimeout(() => resolve({ ok: false, failure: 'timeout',
+        ms: Date.now() - started, message: 'The request timed out.' }), init.timeoutMs));
     }
     return new Promise((resolve) => {
       const req = request({ host: '127.0.0.1', port: this.port, method: init.method ?? 'GET',
@@ -75,7 +88,7 @@ export class Internet {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve(toResult(res, Buffer.concat(chunks), started)));
       });
-      req.setTimeout(Math.max(1, init.timeoutMs), () => {
+      req.setTimeout(init.timeoutMs + LOAD_SLACK_MS, () => {
         req.destroy();
         resolve({ ok: false, failure: 'timeout', ms: Date.now() - started,
           message: 'The request timed out.' });
@@ -87,6 +100,11 @@ export class Internet {
     });
   }
 
+  /** The host's answer delay in real ms: its latency scaled, with the floor. */
+  private delayOf(host: string): number {
+    return (this.hostEntry(host)?.latencyMs ?? 0) * Math.max(this.timeScale, MIN_SCALE);
+  }
+
   private hostEntry(host: string): InternetHost | undefined {
     const key = Object.keys(this.hosts).find((h) => h.toLowerCase() === host.toLowerCase());
     return key === undefined ? undefined : this.hosts[key];
@@ -95,8 +113,7 @@ export class Internet {
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for await (const _ of req) { /* drain the body */ }
     const host = String(req.headers.host ?? '').split(':')[0];
-    const entry = this.hostEntry(host) ?? {};
-    const delay = (entry.latencyMs ?? 0) * Math.max(this.timeScale, MIN_SCALE);
+    const delay = this.delayOf(host);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (res.destroyed) return;
     const { status, body } = this.route(req);
