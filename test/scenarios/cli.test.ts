@@ -44,8 +44,10 @@ describe('fix --json on the field scenarios', () => {
   it('F01: exit 0, the API test passed through the SHIR', async () => {
     const cli = await fix('F01');
 
-    expect(cli.code).toBe(0);
     const end = finished(cli.events);
+    expect(end.summary.error).toBeUndefined();
+    expect(cli.code).toBe(0);
+    expect(end.summary.error).toBeUndefined();
     expect(end.exitCode).toBe(0);
     expect(end.summary.outcome).toBe('fixed');
     expect(end.summary.isApiReachable).toBe(true);
@@ -85,6 +87,7 @@ describe('fix --json on the field scenarios', () => {
 
     expect(without.code).toBe(4);
     expect(finished(without.events).summary.error?.fix).toMatch(/--proxy/);
+    expect(finished(withProxy.events).summary.error).toBeUndefined();
     expect(withProxy.code).toBe(0);
     expect(finished(withProxy.events).summary.outcome).toBe('fixed');
     const files = Object.entries(filesUnder(withProxy.stateDir))

@@ -39,6 +39,7 @@ describe('F02: Web activities that call the API with no connectVia', () => {
 
       const fixed = await run(box, 'fix');
 
+      expect(fixed.summary.error).toBeUndefined();
       expect(fixed.exitCode).toBe(0);
       const affected = findings(fixed.ui).filter((item) => item.id === 'pipeline.external-api');
       expect(affected.map((item) => item.subject ?? item.title).join(' '))
@@ -57,6 +58,7 @@ describe('F02: Web activities that call the API with no connectVia', () => {
 
       const rolledBack = await run(box, 'rollback');
 
+      expect(rolledBack.summary.error).toBeUndefined();
       expect(rolledBack.exitCode).toBe(0);
       expect(JSON.stringify(stored(box, 'pipelines', 'PostPartnerOrders')))
         .toBe(JSON.stringify(original));
@@ -87,6 +89,7 @@ describe('F02 with Web activities nested in ForEach, If, Switch and Until', () =
 
     const fixed = await run(box, 'fix');
 
+    expect(fixed.summary.error).toBeUndefined();
     expect(fixed.exitCode).toBe(0);
     const item = planItems(fixed.ui).find((entry) => entry.name === 'LoopPartners');
     for (const name of ['InLoop', 'IfTrue', 'InCase', 'InUntil']) {
@@ -136,6 +139,7 @@ describe('F04: DEP blocks a tenant not in allowedAadTenantIdsForLinking', () => 
 
       const result = await run(box, 'fix');
 
+      expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
       const finding = findings(result.ui).find((item) => item.id === 'linked-service.cross-tenant');
       expect(finding?.title).toContain('PartnerDataLake');
@@ -157,6 +161,7 @@ describe('F05: an existing SelfHosted runtime carrying linkedInfo', () => {
 
     const result = await run(box, 'fix');
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     const finding = findings(result.ui).find((item) => item.id === 'runtime.shared');
     expect(finding?.title).toContain('shir-shared-adf');

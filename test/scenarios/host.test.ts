@@ -77,6 +77,7 @@ describe('F06: the chosen VM already hosts a runtime registered elsewhere', () =
 
       const rerun = await run(box, 'fix');
 
+      expect(rerun.summary.error).toBeUndefined();
       expect(rerun.exitCode).toBe(0);
       const started = rerun.ui.events.find((event) => event.type === 'session.started');
       expect(started?.type === 'session.started' && started.isResumed).toBe(true);
@@ -117,6 +118,7 @@ describe('F09: an old image that negotiates TLS 1.2 only when forced', () => {
 
     const result = await run(box, 'fix');
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     const script = (puts(box, INSTALL)[0]?.request as any).properties.source.script as string;
     expect(script).toMatch(/SecurityProtocolType\]::Tls12/);
@@ -148,6 +150,7 @@ describe('F10: msiexec 1618, another installation in progress', () => {
 
     const result = await run(box, 'fix');
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     expect(puts(box, INSTALL)).toHaveLength(2);
     expect(result.ui.events.some((event) => event.type === 'step.progress' &&
@@ -204,6 +207,7 @@ describe('F14: a rebuilt VM whose old node is still listed Offline', () => {
 
     const result = await run(box, 'fix');
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     const removal = planItems(result.ui).find((item) => item.kind === 'runtime-node');
     expect(removal).toMatchObject({ action: 'delete', name: 'shir-etl/vm-shir-01' });
@@ -236,6 +240,7 @@ describe('F15: the runtime already has 4 nodes', () => {
 
     const result = await run(box, 'fix');
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     const finding = findings(result.ui).find((item) => item.id === 'runtime.max-nodes');
     expect(finding?.title).toMatch(/already has 4 nodes.*will not add another/);
@@ -257,6 +262,7 @@ describe('F15: the runtime already has 4 nodes', () => {
     const result = await run(box, 'fix');
     rmSync(folder, { recursive: true, force: true });
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     expect(planItems(result.ui).find((item) => item.name === 'shir-doctor-ir')?.action)
       .toBe('keep');
@@ -290,6 +296,7 @@ describe('F17: an existing VM in a subnet without any outbound access', () => {
 
       const result = await run(box, 'fix', box.options({}, { vmName: 'vm-etl-01' }));
 
+      expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
       const noEgress = findings(result.ui).find((item) => item.id === 'vm.no-egress');
       expect(noEgress?.title).toContain('vm-etl-01');
@@ -313,6 +320,7 @@ describe('F17 without a usable VM: the new VM\'s own network', () => {
 
       const result = await run(box, 'fix');
 
+      expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
       const kinds = planItems(result.ui).filter((item) => item.action === 'create')
         .map((item) => item.kind);
@@ -359,6 +367,7 @@ describe('F19: egress only through a proxy', () => {
 
       const result = await run(box, 'fix', box.options({}, { proxyUrl }));
 
+      expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
       expect(parametersOf(puts(box, PROBE)[0]).ProxyUrl).toBe(proxyUrl);
       expect(parametersOf(puts(box, INSTALL)[0]).ProxyUrl).toBe(proxyUrl);
@@ -372,6 +381,7 @@ describe('F19: egress only through a proxy', () => {
       const withProxy = await run(box, 'verify', box.options({}, { proxyUrl }));
       const without = await run(box, 'verify');
 
+      expect(withProxy.summary.error).toBeUndefined();
       expect(withProxy.exitCode).toBe(0);
       expect(without.exitCode).toBe(3);
       const probe = without.ui.events.find((event) => event.type === 'check' &&
@@ -386,6 +396,7 @@ describe('F19: egress only through a proxy', () => {
 
     const result = await run(box, 'fix', box.options({}, { proxyUrl: withCredentials }));
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     for (const put of [...puts(box, INSTALL), ...puts(box, PROBE)]) {
       expect(parametersOf(put).ProxyUrl).toBeUndefined();

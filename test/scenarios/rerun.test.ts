@@ -23,7 +23,9 @@ describe('a second fix after a repair', () => {
 
       const second = await run(box, 'fix', box.options({}, target));
 
+      expect(first.summary.error).toBeUndefined();
       expect(first.exitCode).toBe(0);
+      expect(second.summary.error).toBeUndefined();
       expect(second.exitCode).toBe(0);
       expect(second.summary.outcome).toBe('healthy');
       expect(writes(box).slice(written)).toEqual([]);

@@ -99,6 +99,7 @@ describe('F01: the main job', () => {
     const failing = verified.ui.events.filter((event) => event.type === 'check' &&
       !event.isPassing);
     expect(failing).toEqual([]);
+    expect(verified.summary.error).toBeUndefined();
     expect(verified.exitCode).toBe(0);
   });
 });
@@ -113,6 +114,7 @@ describe('F16: a linked service with secrets, parameters and annotations', () =>
 
       const result = await run(box, 'fix');
 
+      expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
       const after = stored(box, 'linkedservices', name);
       expect(after.connectVia).toEqual({ referenceName: 'shir-doctor-ir',
@@ -231,6 +233,7 @@ describe('F20 when the throttling outlasts the retries', () => {
 
       const second = await run(box, 'fix');
 
+      expect(second.summary.error).toBeUndefined();
       expect(second.exitCode).toBe(0);
       expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
         .toBe('shir-doctor-ir');

@@ -61,6 +61,7 @@ describe('F13: the auth key in no artefact', () => {
 
     const result = await run(box, 'fix');
 
+    expect(result.summary.error).toBeUndefined();
     expect(result.exitCode).toBe(0);
     const keys = await issuedKeys(box.clients, box.target, 'shir-doctor-ir');
     expectRealKeys(keys);
