@@ -273,6 +273,14 @@ async function acquireLock(directory: string): Promise<void> {
   await writeFile(path, `${process.pid}\n`, { mode: 0o600 });
 }
 
+/** True while a live process other than this one holds the session's lock. */
+export async function isSessionBusy(directory: string): Promise<boolean> {
+  const path = join(directory, LOCK_FILE);
+  const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+
+  return owner !== process.pid && isAlive(owner);
+}
+
 async function releaseLock(directory: string): Promise<void> {
   const path = join(directory, LOCK_FILE);
   const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);

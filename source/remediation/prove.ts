@@ -7,10 +7,23 @@
  * the temporary pipeline in every case. A timeout is reported as the API being slow, naming
  * it — never as a runtime failure: by the time this runs, the node is Online and the VM's
  * egress probe has passed. Creation and deletion are journaled.
+ *
+ * A run killed before its cleanup leaves its temporary pipeline behind (and the pipeline keeps
+ * the runtime in use). Later sessions look through the earlier journals for the target: a test
+ * pipeline created and never deleted by a session whose process is gone is removed, if it
+ * still exists, before their own test.
  */
 import type { ArtifactsClient } from '@azure/synapse-artifacts';
 import { toDoctorError } from '../azure/errors.js';
 import { DoctorError } from '../engine/errors.js';
+import {
+  isSameTarget,
+  isSessionBusy,
+  listSessions,
+  readJournal,
+  type JournalContents,
+} from '../engine/journal.js';
+import type { Target } from '../engine/types.js';
 import type { Journal, Step, StepIO, StepOutcome } from '../engine/step.js';
 import { hostOf } from './classify.js';
 import type { EndToEndResult, FixContext } from './context.js';
@@ -101,7 +114,7 @@ export async function runEndToEnd(input: EndToEndInput): Promise<EndToEndResult>
   }
 }
 
-function resourceId(input: EndToEndInput, name: string): string {
+function resourceId(input: CleanupInput, name: string): string {
   return `${input.devEndpoint}/pipelines/${name}`;
 }
 
@@ -119,7 +132,7 @@ async function createTestPipeline(input: EndToEndInput, name: string): Promise<v
   }
 }
 
-async function removeTestPipeline(input: EndToEndInput, name: string): Promise<void> {
+async function removeTestPipeline(input: CleanupInput, name: string): Promise<void> {
   const intentId = await input.journal.intend({ action: 'delete', kind: 'test-pipeline', name,
     resourceId: resourceId(input, name) });
   try {
@@ -128,6 +141,56 @@ async function removeTestPipeline(input: EndToEndInput, name: string): Promise<v
   } catch (error) {
     await input.journal.conclude(intentId, { isOk: false, error: String(error) });
     input.progress(`could not delete test pipeline ${name}; remove it by hand`);
+  }
+}
+
+/** Test pipelines that earlier, no longer running sessions for `target` left behind. */
+export async function leftoverTestPipelines(
+  stateDir: string,
+  target: Target,
+  sessionId: string,
+): Promise<string[]> {
+  const names = new Set<string>();
+  for (const session of await listSessions(stateDir)) {
+    const isOther = session.sessionId !== sessionId && session.target !== undefined &&
+      isSameTarget(session.target, target);
+    if (!isOther || await isSessionBusy(session.directory)) continue;
+
+    for (const name of undeletedTestPipelines(await readJournal(session.directory))) {
+      names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function undeletedTestPipelines(contents: JournalContents): string[] {
+  const created = new Set<string>();
+  for (const { change, result } of contents.changes) {
+    if (change.kind !== 'test-pipeline') continue;
+    if (change.action === 'create') created.add(change.name);
+    if (change.action === 'delete' && result?.isOk) created.delete(change.name);
+  }
+  return [...created];
+}
+
+/** What removing a test pipeline needs. */
+export type CleanupInput = Pick<EndToEndInput, 'artifacts' | 'journal' | 'devEndpoint' |
+  'progress'>;
+
+/** Deletes those of `names` that still exist in the workspace, journaled like our own. */
+export async function removeLeftoverTestPipelines(
+  input: CleanupInput,
+  names: string[],
+): Promise<void> {
+  if (names.length === 0) return;
+
+  const existing = new Set<string>();
+  for await (const pipeline of input.artifacts.pipelineOperations.listPipelinesByWorkspace()) {
+    if (pipeline.name && names.includes(pipeline.name)) existing.add(pipeline.name);
+  }
+  for (const name of existing) {
+    input.progress(`removing test pipeline ${name}, left by an interrupted run`);
+    await removeTestPipeline(input, name);
   }
 }
 

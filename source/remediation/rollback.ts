@@ -12,7 +12,8 @@
  *   restored only when it differs from the backup in `connectVia` alone.
  * - Masked secrets are put back from the SecretSource, never the mask; without a value the
  *   item is not written. After each write, a GET must equal the backup canonically.
- * - Created resources are deleted newest first, only with `deleteCreated` (the CLI asks).
+ * - Created resources are deleted newest first, only with `deleteCreated` (the CLI asks);
+ *   first, test pipelines that interrupted runs left behind, which keep the runtime in use.
  */
 import type { ArtifactsClient } from '@azure/synapse-artifacts';
 import { toDoctorError } from '../azure/errors.js';
@@ -40,6 +41,7 @@ import {
   type RawDefinition,
 } from './definitions.js';
 import { TAGS } from '../wire/guest.js';
+import { leftoverTestPipelines, removeLeftoverTestPipelines } from './prove.js';
 import { isNotFound, parseArmId } from './resources.js';
 import {
   backupKey,
@@ -68,11 +70,24 @@ export async function runRollback(options: SessionOptions, ui: SessionUI): Promi
     const devEndpoint = await readDevEndpoint(session.clients, options.target);
     const artifacts = session.clients.artifacts(devEndpoint);
     const restored = await restoreAll(session, artifacts, contents);
+    if (options.deleteCreated) await removeLeftovers(session, artifacts, devEndpoint);
     const deleted = options.deleteCreated ? await deleteCreated(session, artifacts, contents) : [];
     return finishRollback(session, restored, deleted, contents);
   } catch (error) {
     return failSession(session, error);
   }
+}
+
+/** Test pipelines interrupted verify runs left would keep the runtime in use: remove them. */
+async function removeLeftovers(
+  session: Session,
+  artifacts: ArtifactsClient,
+  devEndpoint: string,
+): Promise<void> {
+  const { stateDir, target } = session.options;
+  const names = await leftoverTestPipelines(stateDir, target, session.journal.sessionId);
+  await removeLeftoverTestPipelines({ artifacts, journal: session.journal, devEndpoint,
+    progress: (message) => session.bus.emit({ type: 'log', level: 'info', message }) }, names);
 }
 
 async function chooseSession(options: SessionOptions): Promise<SessionInfo | undefined> {

@@ -15,7 +15,11 @@ import type { EndToEndResult, FixContext, Inventory, RuntimeView } from './conte
 import type { DetectResult } from './detect.js';
 import { makePlan } from './plan.js';
 import { probeTargets, remedyFor, runProbe } from './probe.js';
-import { runEndToEnd } from './prove.js';
+import {
+  leftoverTestPipelines,
+  removeLeftoverTestPipelines,
+  runEndToEnd,
+} from './prove.js';
 import { artifactsOf } from './rewire.js';
 import { diagnoseNode } from './runtime.js';
 import {
@@ -222,16 +226,20 @@ async function endToEnd(
 ): Promise<EndToEndResult | undefined> {
   const apiUrl = context.decisions.apiUrl;
   if (!isHealthy || !apiUrl) return undefined;
-  return runEndToEnd({
+  const input = {
     artifacts: artifactsOf(context),
     journal: session.journal,
     runtimeName: context.decisions.runtimeName,
     apiUrl,
     devEndpoint: context.inventory.workspace.devEndpoint ?? '',
-    progress: (message) => session.bus.emit({ type: 'log', level: 'info', message }),
+    progress: (message: string) => session.bus.emit({ type: 'log', level: 'info', message }),
     signal: session.options.signal,
     pollIntervalMs: context.tuning?.pollIntervalMs,
-  });
+  };
+  const { stateDir, target } = session.options;
+  await removeLeftoverTestPipelines(input,
+    await leftoverTestPipelines(stateDir, target, session.journal.sessionId));
+  return runEndToEnd(input);
 }
 
 function e2eCheck(e2e: EndToEndResult | undefined, apiUrl: string | undefined): CheckResult {
