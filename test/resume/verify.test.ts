@@ -3,7 +3,8 @@
  * exit 3 naming the failing check when the node is offline (its VM was deleted), when a linked
  * service is unwired (put back on the managed runtime through the SDK), and when the API test
  * fails (an NSG rule added through the SDK denies outbound HTTPS from the VM). Verify changes
- * nothing in the world either way.
+ * nothing in the world either way, and the test pipeline of a verify killed mid-test is gone
+ * after the next verify, and does not block a rollback.
  */
 import { cp } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -124,5 +125,41 @@ describe('verify', () => {
     expect(run.code, run.stderr).toBe(3);
     expect(failing(run)).toContain('End-to-end API test');
     expect(summaryOf(run).isApiReachable).not.toBe(true);
+  }, TIMEOUT);
+});
+
+describe('a verify killed during its API test', () => {
+  /** Kills a verify at demo pacing once its test pipeline's run has started. */
+  async function killedVerify(stateDir: string): Promise<WatchedRun> {
+    const run = await watchCli(sandboxArgs('verify', stateDir, 1), (event) =>
+      event.type === 'log' && event.message.startsWith('pipeline run') ? 'SIGKILL' : undefined);
+    expect(run.signal, run.stderr).toBe('SIGKILL');
+    expect(Object.keys((await snapshot(stateDir)).pipelines))
+      .toContainEqual(expect.stringMatching(/^shir-doctor-e2e-/));
+    return run;
+  }
+
+  it('leaves no test pipeline once the next verify has run', async () => {
+    const stateDir = await brokenCopy();
+    const before = await snapshot(stateDir);
+    await killedVerify(stateDir);
+
+    const run = await watchCli(sandboxArgs('verify', stateDir));
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(await snapshot(stateDir)).toEqual(before);
+  }, TIMEOUT);
+
+  it('does not stop rollback --delete-created from removing the runtime', async () => {
+    const stateDir = await brokenCopy();
+    await killedVerify(stateDir);
+
+    const rollback = await watchCli([...sandboxArgs('rollback', stateDir), '--delete-created',
+      '--yes']);
+    const after = await snapshot(stateDir);
+
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(after.nodes).toEqual({});
+    expect(Object.keys(after.pipelines)).toEqual(['CallPartnerApi']);
   }, TIMEOUT);
 });
