@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import {
   eventText,
+  filesUnder,
   findings,
   planItems,
   run,
@@ -147,7 +148,9 @@ describe('F04: DEP blocks a tenant not in allowedAadTenantIdsForLinking', () => 
       expect(finding?.title).toMatch(/self-hosted runtime is the route/);
       expect(stored(box, 'linkedservices', 'PartnerDataLake').connectVia.referenceName)
         .toBe('shir-doctor-ir');
-      const text = eventText(result.ui);
+      const reports = Object.values(filesUnder(box.doctorDir)).join('\n');
+      expect(reports).toContain('cannot be changed');
+      const text = eventText(result.ui) + reports;
       const dropDep = /(disabl|turn\w* off|switch\w* off)\w*[^."]{0,40}(DEP|exfiltration)/i;
       expect(text).not.toMatch(dropDep);
       expect(text).not.toMatch(/preventDataExfiltration\W{0,6}false/i);
