@@ -140,6 +140,20 @@ describe('Ink app input', () => {
     expect(onAnswer).toHaveBeenCalledWith(true);
   });
 
+  it('takes a key pressed as the prompt opens, before React has run its effects', async () => {
+    const store = createSessionStore(replay(beforeApproval));
+    const onAnswer = vi.fn();
+    const app = render(<App store={store} onAnswer={onAnswer} onInterrupt={vi.fn()} />);
+    await tick();
+
+    // A fast admin (or tmux send-keys) answers the moment the question appears.
+    store.dispatch({ type: 'prompt.opened', prompt: { kind: 'approve', plan } });
+    app.stdin.write('n');
+    await tick();
+
+    expect(onAnswer.mock.calls).toEqual([[false]]);
+  });
+
   it('declines on n, cancels on Esc', async () => {
     const { app, onAnswer } = mountWithPrompt();
     await tick();

@@ -2,9 +2,13 @@
  * The questions the Ink UI asks. Approval and confirmation need an explicit `y`: Enter alone
  * answers nothing, so a stray key press never applies a plan. Esc cancels. Secrets are typed
  * into a hidden input.
+ *
+ * The App routes y, n and Esc through `answerFor` from its own key handler, which is listening
+ * before any prompt shows: a handler of the prompt's own would start only after its first
+ * frame is on screen, and a key pressed in between would be lost.
  */
 import { PasswordInput } from '@inkjs/ui';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text, type Key } from 'ink';
 import { CANCELLED } from '../../engine/events.js';
 import { formatTally } from '../format.js';
 import type { Prompt } from '../model.js';
@@ -24,12 +28,24 @@ export function PromptView({ prompt, onAnswer }: PromptProps) {
   }
 
   if (prompt.kind === 'confirm') {
-    return <YesNoPrompt question={prompt.question} onAnswer={onAnswer} />;
+    return <YesNoPrompt question={prompt.question} />;
   }
   // The plan may have scrolled away: the tally goes with the question.
   const context = formatTally(prompt.plan).replace(/^Plan: /, '');
 
-  return <YesNoPrompt question="Apply this plan?" context={context} onAnswer={onAnswer} />;
+  return <YesNoPrompt question="Apply this plan?" context={context} />;
+}
+
+/** The answer a key press gives to the open prompt, if any (typing a secret is not one). */
+export function answerFor(prompt: Prompt, input: string, key: Key): PromptAnswer | undefined {
+  if (key.escape) return CANCELLED;
+  if (prompt.kind === 'secret') return undefined;
+
+  const letter = input.toLowerCase();
+  if (letter === 'y') return true;
+  if (letter === 'n') return false;
+
+  return undefined;
 }
 
 interface QuestionProps {
@@ -37,15 +53,9 @@ interface QuestionProps {
   onAnswer: PromptProps['onAnswer'];
 }
 
-function YesNoPrompt({ question, context, onAnswer }: QuestionProps & { context?: string }) {
-  useInput((input, key) => {
-    if (key.escape) return onAnswer(CANCELLED);
-
-    const letter = input.toLowerCase();
-    if (letter === 'y') return onAnswer(true);
-    if (letter === 'n') onAnswer(false);
-  });
-
+function YesNoPrompt({ question, context }: Omit<QuestionProps, 'onAnswer'> & {
+  context?: string;
+}) {
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text>
@@ -63,10 +73,6 @@ function YesNoPrompt({ question, context, onAnswer }: QuestionProps & { context?
 }
 
 function SecretPrompt({ question, onAnswer }: QuestionProps) {
-  useInput((_input, key) => {
-    if (key.escape) onAnswer(CANCELLED);
-  });
-
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text>

@@ -8,7 +8,7 @@ import { Box, Static, Text, useInput, useStdout } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { runningSteps, type SessionState } from '../model.js';
 import type { SessionStore } from '../store.js';
-import { PromptView, type PromptAnswer } from './prompts.js';
+import { answerFor, PromptView, type PromptAnswer } from './prompts.js';
 import { RunningSteps } from './tasks.js';
 import { TranscriptView } from './transcript.js';
 
@@ -94,7 +94,12 @@ export function App({ store, onAnswer, onInterrupt }: AppProps) {
   const now = useNow(isTicking);
 
   useInput((input, key) => {
-    if (key.ctrl && input === 'c') onInterrupt();
+    if (key.ctrl && input === 'c') return onInterrupt();
+
+    // The store, not this render's state: a prompt takes keys as soon as it is on screen.
+    const prompt = store.getState().prompt;
+    const answer = prompt === undefined ? undefined : answerFor(prompt, input, key);
+    if (answer !== undefined) onAnswer(answer);
   });
 
   return <Screen state={state} now={now} onAnswer={onAnswer} />;
