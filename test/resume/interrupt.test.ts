@@ -1,5 +1,5 @@
 /**
- * Ctrl-C (SIGINT to the built CLI, no terminal) while the VM is being created at demo pacing.
+ * Ctrl-C (SIGINT to the built CLI, no terminal) while the VM is being created at half demo pace.
  * One press: the CLI says what it is finishing, parks the change, exits 130 by itself, and
  * leaves a journal with no change in doubt and no torn line. Two presses: it exits 130 at once,
  * leaving the VM create in doubt. Either way the same fix, run again, resumes the session and
@@ -26,7 +26,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 120_000;
-const DEMO_PACE = 1;
+/** Half demo pace: the VM create still takes seconds, the way to it half as long. */
+const PACE = 0.5;
 
 let reference: WorldSnapshot;
 
@@ -70,7 +71,7 @@ describe('Ctrl-C during a fix', () => {
   it('first press: says what it finishes, parks the change, journal consistent, resumes',
     async () => {
       const stateDir = await freshStateDir();
-      const run = await watchCli([...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'],
+      const run = await watchCli([...sandboxArgs('fix', stateDir, PACE), '--yes'],
         (event) => (isVmCreate(event) ? { signal: 'SIGINT', afterMs: 500 } : undefined));
       const notice = run.events.find(isInterruptNotice);
       const journal = await journalOf(stateDir, run);
@@ -92,8 +93,8 @@ describe('Ctrl-C during a fix', () => {
     const stateDir = await freshStateDir();
     let presses = 0;
     // Half a second into the VM create, and again as soon as the CLI announces the interrupt
-    // (the VM create still has seconds to go at demo pacing).
-    const run = await watchCli([...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'],
+    // (the VM create still has seconds to go at this pace).
+    const run = await watchCli([...sandboxArgs('fix', stateDir, PACE), '--yes'],
       (event) => {
         const isPress = isVmCreate(event) || isInterruptNotice(event);
         if (isPress) presses += 1;
@@ -115,10 +116,10 @@ describe('Ctrl-C during a fix', () => {
     async () => {
       const stateDir = await freshStateDir();
       const before = await snapshot(stateDir);
-      // Get to the rewire quickly: kill once the node is online, resume at demo pacing.
+      // Get to the rewire quickly: kill once the node is online, resume at this pace.
       await watchCli([...sandboxArgs('fix', stateDir), '--yes'], (event) =>
         event.type === 'step.succeeded' && event.stepId === 'online' ? 'SIGKILL' : undefined);
-      const run = await watchCli([...sandboxArgs('fix', stateDir, DEMO_PACE), '--yes'],
+      const run = await watchCli([...sandboxArgs('fix', stateDir, PACE), '--yes'],
         (event) => event.type === 'step.progress' &&
           event.message.startsWith('rewiring Linked service PartnerFiles')
           ? { signal: 'SIGINT', afterMs: 500 } : undefined);
