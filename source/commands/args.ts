@@ -139,6 +139,11 @@ function toUsageError(error: unknown): DoctorError {
   if (missing !== null) {
     return usageError(`${missing[1]} needs a value.`, `Pass ${missing[1]} <value>.`);
   }
+  const dashed = /Option '(?:-\w, )?(--[\w-]+)[^']*' argument is ambiguous/.exec(message);
+  if (dashed !== null) {
+    return usageError(`${dashed[1]} has no value: what follows it starts with "-".`,
+      `Pass ${dashed[1]} <value>; a value that starts with "-" is written ${dashed[1]}=<value>.`);
+  }
 
   return usageError(message, 'See shir-doctor --help.');
 }

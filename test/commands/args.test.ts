@@ -81,6 +81,9 @@ describe('command line', () => {
     expect(usageErrorOf([...azure, '--time-scale', '0']).fix).toContain('--sandbox');
     expect(usageErrorOf(['--sandbox', '--time-scale', 'fast']).what).toContain('--time-scale');
     expect(usageErrorOf(['--sandbox', '--time-scale', '-1']).exitCode).toBe(ExitCode.usage);
+    expect(usageErrorOf(['--sandbox', '--time-scale', '-1']).what).toBe(
+      '--time-scale has no value: what follows it starts with "-".');
+    expect(usageErrorOf(['--sandbox', '--time-scale=-1']).what).toContain('0 or more');
   });
 
   it('parses sandbox serve, help and version', () => {
