@@ -191,6 +191,11 @@ function toSessionFlags(command: CommandName, values: Values): SessionFlags {
 }
 
 function checkSandboxOnly(values: Values, isSandbox: boolean): void {
+  if (isSandbox && values['secrets-file'] !== undefined) {
+    // Ignoring it would hide a typo; using it would copy real secrets into the sandbox's world.
+    throw usageError('--secrets-file works only against Azure.',
+      'Drop --secrets-file: in the sandbox the emulator plays the admin and knows its secrets.');
+  }
   if (isSandbox) return;
 
   const flag = ['sandbox-reset', 'scenario', 'time-scale'].find(

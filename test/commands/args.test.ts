@@ -86,6 +86,14 @@ describe('command line', () => {
     expect(usageErrorOf(['--sandbox', '--time-scale=-1']).what).toContain('0 or more');
   });
 
+  it('refuses --secrets-file with --sandbox instead of ignoring it', () => {
+    const error = usageErrorOf(['--sandbox', '--secrets-file', 'secrets.json']);
+    expect(error.exitCode).toBe(ExitCode.usage);
+    expect(error.what).toContain('--secrets-file');
+    expect(session([...azure, '--secrets-file', 'secrets.json']).flags.secretsFile)
+      .toBe('secrets.json');
+  });
+
   it('parses sandbox serve, help and version', () => {
     expect(parseCommandLine(['sandbox', 'serve', '--scenario', 'F01.json'])).toEqual({
       kind: 'serve',
