@@ -1,12 +1,14 @@
 /**
- * Idempotence and rollback through the built CLI: a second fix after success changes nothing
- * and says so; `rollback --yes` puts every linked service and pipeline back exactly as it was
- * before the first fix (the emulator's stored bodies, secrets included, compared as JSON);
- * `--delete-created` removes what the session created; a definition someone changed after the
- * fix is left alone, and the rollback says so.
+ * The journal, idempotence and rollback through the built CLI: the fix journals the original
+ * definitions with their ETags and the ids of what it created, and no secret; a second fix
+ * after success changes nothing and says so; `rollback --yes` puts every linked service and
+ * pipeline back exactly as it was before the first fix (the emulator's stored bodies, secrets
+ * included, compared as JSON); `--delete-created` removes what the session created; a
+ * definition someone changed after the fix is left alone, and the rollback says so.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { planHasChanges } from '../../source/engine/types.js';
 import {
   editLinkedService,
@@ -15,11 +17,13 @@ import {
   issuedKeys,
   keyLeaks,
   outputsOf,
+  readTree,
   sandboxArgs,
   snapshot,
   startedOf,
   summaryOf,
   watchCli,
+  withWorld,
   type WatchedRun,
   type WorldSnapshot,
 } from './helpers.js';
@@ -58,6 +62,27 @@ describe('after a full fix', () => {
     fixed = await snapshot(stateDir);
     keys = await issuedKeys(stateDir);
   }, TIMEOUT);
+
+  it('journals the original definitions with their ETags and the ids of what it created, '
+    + 'and no secret', async () => {
+    const journal = await readJournal(sessionDirectory(stateDir, startedOf(runs.fix!).sessionId));
+    const backups = journal.backups.map((backup) => `${backup.kind} ${backup.name}`).sort();
+    const created = journal.created.filter((id) => id.startsWith('/subscriptions/'))
+      .map((id) => id.split('/').at(-1)).sort();
+    const secrets = await withWorld(stateDir, async (box) =>
+      Object.values(box.sandbox.adminSecrets));
+    const files = await readTree(journal.directory);
+
+    expect(backups).toEqual(['linked-service PartnerFiles', 'linked-service RestService',
+      'pipeline CallPartnerApi']);
+    expect(journal.backups.every((backup) => typeof backup.etag === 'string')).toBe(true);
+    expect(created).toEqual(expect.arrayContaining(['shir-doctor-ir', 'shir-doctor-vm',
+      'shir-doctor-vm-nic', 'shir-doctor-vm-vnet', 'shir-doctor-vm-nsg',
+      'shir-doctor-vm-natgw', 'shir-doctor-vm-egress-ip']));
+    expect(secrets.length).toBeGreaterThan(1);
+    expect(Object.entries(files).filter(([, text]) => secrets.some((secret) =>
+      text.includes(secret))).map(([path]) => path)).toEqual([]);
+  });
 
   it('a second fix plans no changes and says so', async () => {
     const again = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
