@@ -3,6 +3,7 @@
  * parameters and annotations kept byte for byte), F18 (a slow API is a timeout, not a runtime
  * failure) and F20 (throttling and a 500 during polling: no lost or duplicated change).
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { readJournal } from '../../source/engine/journal.js';
@@ -192,6 +193,8 @@ describe('F20: 429 with Retry-After on linked-service updates, a 500 while polli
     expect(retries.map((event) => event.type === 'retry' && event.statusCode))
       .toEqual(expect.arrayContaining([429, 500]));
     expect(result.summary.retries).toBe(retries.length);
+    const report = readFileSync(result.summary.reportPaths.markdown ?? '', 'utf8');
+    expect(report).toContain(`Azure calls were retried ${retries.length} time(s).`);
 
     // No lost change: each definition rewired; no duplicate: one accepted PUT each.
     for (const name of ['RestService', 'PartnerFiles']) {
