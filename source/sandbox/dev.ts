@@ -8,8 +8,9 @@
  * service does. A workspace with `publicNetworkAccess: "Disabled"` drops every connection that
  * reaches its dev endpoint from outside (F08).
  */
-import { HttpFail, type Ctx, type Handler, type Reply, guid, idKey, json, match }
-  from './http.js';
+import {
+  checkIfMatch, HttpFail, type Ctx, type Handler, type Reply, guid, idKey, json, match,
+} from './http.js';
 import type { ArmResources } from './arm.js';
 import type { ArmResource } from './scenario.js';
 import { DROP_CONNECTION } from './server.js';
@@ -152,7 +153,8 @@ function putArtifact(deps: DevDeps, ctx: Ctx, ws: ArmResource, kind: ArtifactKin
   name: string): Reply {
   const items = store(deps.world.dev(ws.name), kind);
   const existing = items[name.toLowerCase()];
-  checkIfMatch(ctx, existing);
+  checkIfMatch(ctx, existing?.etag,
+    'The ETag given in If-Match does not match the current version of the resource.');
   const properties = (ctx.body as { properties?: Record<string, any> } | undefined)?.properties;
   if (!properties || typeof properties !== 'object') {
     throw new HttpFail(400, 'BadRequest', 'The request body must carry properties.');
@@ -186,14 +188,6 @@ function accepted(deps: DevDeps, ctx: Ctx, ws: ArmResource,
   } };
 }
 
-function checkIfMatch(ctx: Ctx, existing: DevArtifact | undefined): void {
-  const ifMatch = ctx.headers['if-match'];
-  if (!ifMatch || ifMatch === '*') return;
-  if (!existing || ifMatch.replace(/"/g, '') !== existing.etag.replace(/"/g, '')) {
-    throw new HttpFail(412, 'PreconditionFailed',
-      'The ETag given in If-Match does not match the current version of the resource.');
-  }
-}
 
 function runtimeExists(world: World, ws: ArmResource, name: string): boolean {
   return world.get(`${ws.id}/integrationruntimes/${name}`) !== undefined;

@@ -84,3 +84,15 @@ export function idKey(id: string): string {
 export function guid(): string {
   return globalThis.crypto.randomUUID();
 }
+
+/**
+ * Enforces `If-Match` as Azure does: absent or `*` passes; otherwise it must equal the stored
+ * ETag (quotes ignored), or the write fails with 412 and `message`.
+ */
+export function checkIfMatch(ctx: Ctx, etag: unknown, message: string): void {
+  const ifMatch = ctx.headers['if-match'];
+  if (!ifMatch || ifMatch === '*') return;
+  if (etag === undefined || ifMatch.replace(/"/g, '') !== String(etag).replace(/"/g, '')) {
+    throw new HttpFail(412, 'PreconditionFailed', message);
+  }
+}

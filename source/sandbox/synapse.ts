@@ -10,7 +10,9 @@
  * string is ever persisted.
  */
 import type { ArmResources } from './arm.js';
-import { HttpFail, type Ctx, type Handler, type Reply, idKey, json, match } from './http.js';
+import {
+  checkIfMatch, HttpFail, type Ctx, type Handler, type Reply, idKey, json, match,
+} from './http.js';
 import type { ArmResource } from './scenario.js';
 import {
   type KeyParts, type NodeState, type RuntimeState, type World, newEtag, newKeyParts, newRuntime,
@@ -151,7 +153,8 @@ function acceptRuntime(deps: SynapseDeps, ctx: Ctx, next: ArmResource,
     throw new HttpFail(400, 'BadRequest',
       'Shared self-hosted integration runtimes are not supported in Synapse workspaces.');
   }
-  checkIfMatch(ctx, existing);
+  checkIfMatch(ctx, existing === undefined ? undefined : String(existing.etag),
+    'The specified If-Match does not match the current ETag of the integration runtime.');
 
   next.etag = newEtag().replace(/"/g, '');
   delete next.properties?.provisioningState;
@@ -161,14 +164,6 @@ function acceptRuntime(deps: SynapseDeps, ctx: Ctx, next: ArmResource,
   return next;
 }
 
-function checkIfMatch(ctx: Ctx, existing: ArmResource | undefined): void {
-  const ifMatch = ctx.headers['if-match'];
-  if (!ifMatch || ifMatch === '*') return;
-  if (!existing || ifMatch.replace(/"/g, '') !== String(existing.etag).replace(/"/g, '')) {
-    throw new HttpFail(412, 'PreconditionFailed',
-      'The specified If-Match does not match the current ETag of the integration runtime.');
-  }
-}
 
 function beforeDeleteRuntime(world: World, stored: ArmResource): void {
   const dev = world.dev(stored.id.split('/')[8]);

@@ -113,6 +113,19 @@ describe('ARM protocol', () => {
     expect(inUse.statusCode).toBe(400);
   });
 
+  it('checks If-Match on an integration runtime PUT and answers 412 on mismatch', async () => {
+    const url = `${ids(sb).ir('ir-etag')}?api-version=2021-06-01`;
+    const body = { properties: { type: 'SelfHosted' } };
+    expect((await raw(sb, 'PUT', url, { body, headers: { 'if-match': '"x"' } })).status)
+      .toBe(412);
+    await c.synapse.integrationRuntimes.beginCreateAndWait(rg, ws, 'ir-etag', body, fast);
+    const { etag } = await c.synapse.integrationRuntimes.get(rg, ws, 'ir-etag');
+    const stale = await raw(sb, 'PUT', url, { body, headers: { 'if-match': '"stale"' } });
+    expect(stale.status).toBe(412);
+    const ok = await raw(sb, 'PUT', url, { body, headers: { 'if-match': `"${etag}"` } });
+    expect(ok.status).toBeLessThan(300);
+  });
+
   it('runs Run Command v1 with Location monitor results', async () => {
     const vmId = await createVm(sb, c, 'vm-v1');
     expect(vmId).toContain('vm-v1');
