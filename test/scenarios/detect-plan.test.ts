@@ -181,6 +181,20 @@ describe('F05: an existing SelfHosted runtime carrying linkedInfo', () => {
       .filter((request) => request.method !== 'GET' && !request.path.endsWith('/getStatus'));
     expect(touched).toEqual([]);
   });
+  it('moves a linked service already pointed at the shared runtime to its own', async () => {
+    box = await startScenario(variant('F05', { workspaces: { '{workspaceName}': {
+      linkedServices: [{ name: 'RestService', properties: { connectVia: {
+        referenceName: 'shir-shared-adf', type: 'IntegrationRuntimeReference' } } }] } } }));
+
+    const result = await run(box, 'fix');
+
+    expect(result.summary.error).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    const item = planItems(result.ui).find((entry) => entry.name === 'RestService');
+    expect(item?.detail).toBe('connectVia: shir-shared-adf -> shir-doctor-ir');
+    expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
+      .toBe('shir-doctor-ir');
+  });
 });
 
 describe('F08: publicNetworkAccess Disabled, the dev endpoint unreachable', () => {
