@@ -154,6 +154,17 @@ describe('Ink app input', () => {
     expect(onAnswer.mock.calls).toEqual([[false]]);
   });
 
+  it('reads Enter then n arriving as one chunk as n; a pasted word answers nothing', async () => {
+    const { app, onAnswer } = mountWithPrompt();
+    await tick();
+    app.stdin.write('yes please');
+    await tick();
+    app.stdin.write('\rn');
+    await tick();
+
+    expect(onAnswer.mock.calls).toEqual([[false]]);
+  });
+
   it('declines on n, cancels on Esc', async () => {
     const { app, onAnswer } = mountWithPrompt();
     await tick();

@@ -36,12 +36,16 @@ export function PromptView({ prompt, onAnswer }: PromptProps) {
   return <YesNoPrompt question="Apply this plan?" context={context} />;
 }
 
-/** The answer a key press gives to the open prompt, if any (typing a secret is not one). */
+/**
+ * The answer a key press gives to the open prompt, if any (typing a secret is not one). Keys
+ * typed quickly can arrive as one chunk (Enter then n reads as "\rn"): what counts is the one
+ * letter left without the line breaks; a longer chunk, such as a paste, answers nothing.
+ */
 export function answerFor(prompt: Prompt, input: string, key: Key): PromptAnswer | undefined {
   if (key.escape) return CANCELLED;
   if (prompt.kind === 'secret') return undefined;
 
-  const letter = input.toLowerCase();
+  const letter = input.replace(/[\r\n]/g, '').toLowerCase();
   if (letter === 'y') return true;
   if (letter === 'n') return false;
 
