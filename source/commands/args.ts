@@ -174,6 +174,8 @@ function toSessionFlags(command: CommandName, values: Values): SessionFlags {
   const isSandbox = values.sandbox === true;
   checkSandboxOnly(values, isSandbox);
   checkRollbackOnly(values, command);
+  checkHttpUrl(values['api-url'], '--api-url', 'https://api.partner.example/v1/health');
+  checkHttpUrl(values.proxy, '--proxy', 'http://proxy.corp.example:3128');
 
   return {
     isSandbox,
@@ -214,6 +216,23 @@ function checkRollbackOnly(values: Values, command: CommandName): void {
   );
   if (flag !== undefined) {
     throw usageError(`--${flag} works only with rollback.`, `Run shir-doctor rollback --${flag}.`);
+  }
+}
+
+/** A URL flag must be http(s) with a host, or the session would fail only after changes. */
+function checkHttpUrl(raw: string | undefined, flag: string, example: string): void {
+  if (raw === undefined) return;
+
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.hostname === '') {
+    // The value is not echoed: a proxy URL may carry a password.
+    throw usageError(`${flag} must be an http:// or https:// URL with a host.`,
+      `Pass ${flag} ${example}.`);
   }
 }
 

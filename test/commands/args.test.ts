@@ -86,6 +86,21 @@ describe('command line', () => {
     expect(usageErrorOf(['--sandbox', '--time-scale=-1']).what).toContain('0 or more');
   });
 
+  it('refuses an --api-url or --proxy that is not an http(s) URL, before any session', () => {
+    for (const flag of ['--api-url', '--proxy']) {
+      for (const value of ['notaurl', 'ftp://host/x', 'http://']) {
+        const error = usageErrorOf([...azure, flag, value]);
+        expect(error.exitCode).toBe(ExitCode.usage);
+        expect(error.what).toContain(flag);
+      }
+    }
+    const withPassword = usageErrorOf(['--sandbox', '--proxy', 'socks5://u:Secr3t@proxy']);
+    expect(JSON.stringify(withPassword)).not.toContain('Secr3t');
+    const line = session([...azure, '--api-url', 'https://api.example/v1',
+      '--proxy', 'http://u:p@127.0.0.1:3128']);
+    expect(line.flags.target).toMatchObject({ apiUrl: 'https://api.example/v1' });
+  });
+
   it('refuses --secrets-file with --sandbox instead of ignoring it', () => {
     const error = usageErrorOf(['--sandbox', '--secrets-file', 'secrets.json']);
     expect(error.exitCode).toBe(ExitCode.usage);
