@@ -61,9 +61,10 @@ import {
 
 /** Restores what a fix session changed. */
 export async function runRollback(options: SessionOptions, ui: SessionUI): Promise<SessionResult> {
-  const chosen = await chooseSession(options);
+  const sessions = await listSessions(options.stateDir);
+  const chosen = chooseSession(options, sessions);
   const session = await openSession('rollback', options, ui, chosen?.sessionId);
-  if (!chosen) return nothingToRollBack(session, options.sessionId);
+  if (!chosen) return nothingToRollBack(session, options.sessionId, sessions);
 
   try {
     const contents = await readJournal(chosen.directory);
@@ -90,8 +91,8 @@ async function removeLeftovers(
     progress: (message) => session.bus.emit({ type: 'log', level: 'info', message }) }, names);
 }
 
-async function chooseSession(options: SessionOptions): Promise<SessionInfo | undefined> {
-  const sessions = await listSessions(options.stateDir);
+function chooseSession(options: SessionOptions, sessions: SessionInfo[])
+  : SessionInfo | undefined {
   if (options.sessionId) return sessions.find((item) => item.sessionId === options.sessionId);
   return sessions.find((item) => isCandidate(item, options.target));
 }
@@ -102,12 +103,20 @@ function isCandidate(session: SessionInfo, target: Target): boolean {
     session.changeCount > 0 && session.finished?.outcome !== 'rolled-back';
 }
 
-function nothingToRollBack(session: Session, requested?: string): Promise<SessionResult> {
+function nothingToRollBack(
+  session: Session,
+  requested: string | undefined,
+  sessions: SessionInfo[],
+): Promise<SessionResult> {
   if (requested) {
+    // Name the sessions that changed something, so the admin need not dig in the folder.
+    const known = sessions.filter((item) => item.changeCount > 0).map((item) => item.sessionId);
     return failSession(session, new DoctorError({
       code: 'session-not-found',
       what: `There is no session ${requested} in this state folder.`,
-      fix: 'List the sessions under <state-dir>/sessions and pass one with --session.',
+      fix: known.length === 0
+        ? 'No session in this state folder changed anything: there is nothing to roll back.'
+        : `Pass --session with one of the sessions that made changes: ${known.join(', ')}.`,
       exitCode: ExitCode.usage,
     }));
   }

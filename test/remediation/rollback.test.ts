@@ -120,5 +120,17 @@ describe('rollback against the emulator', () => {
 
     expect(result.exitCode).toBe(2);
     expect(result.summary.error?.code).toBe('session-not-found');
+    expect(result.summary.error?.fix).toMatch(/nothing to roll back|--session with one of/);
   });
+
+  it('an unknown --session names the sessions that made changes', async () => {
+    const fixUi = ui();
+    expect((await runFix(options(box), fixUi)).exitCode).toBe(0);
+    const started = fixUi.events.find((event) => event.type === 'session.started');
+    const fixId = started?.type === 'session.started' ? started.sessionId : 'no session id';
+    const result = await runRollback(options(box, { sessionId: 'nope' }), ui());
+
+    expect(result.summary.error?.fix).toContain(`--session with one of the sessions`);
+    expect(result.summary.error?.fix).toContain(fixId);
+  }, 60_000);
 });
