@@ -5,7 +5,7 @@
  * same end state as an uninterrupted run, and leave no duplicate resource behind; no output or
  * artefact of either run holds the auth key.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
@@ -16,6 +16,7 @@ import {
   issuedKeys,
   keyLeaks,
   outputsOf,
+  removeStateDirs,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -25,6 +26,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 120_000;
+
+afterAll(removeStateDirs);
 const STEP_IDS = fixSteps().map((step) => step.id);
 
 /** The world after one uninterrupted fix: every resumed run must end here too. */

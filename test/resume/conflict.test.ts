@@ -6,14 +6,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import { writeDefinition } from '../../source/remediation/definitions.js';
 import { runFix, type SessionOptions } from '../../source/remediation/session.js';
 import { FAST_RETRY, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { freshStateDir, stored } from './helpers.js';
+import { freshStateDir, removeStateDirs, stored } from './helpers.js';
 
 let box: TestSandbox | undefined;
 
@@ -21,6 +21,8 @@ afterEach(async () => {
   await box?.cleanup();
   box = undefined;
 });
+
+afterAll(removeStateDirs);
 
 /** A UI that approves everything and records events; `onEvent` sees each one. */
 function recordingUI(onEvent?: (event: EventInput) => void): SessionUI & { events: EventInput[] } {

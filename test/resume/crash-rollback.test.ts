@@ -4,12 +4,13 @@
  * as it was before the fix (definitions byte for byte, no resource left behind). A rollback
  * that is itself killed half-way finishes when it is run again.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fixSteps } from '../../source/remediation/session.js';
 import {
   ensureBuilt,
   freshStateDir,
+  removeStateDirs,
   sandboxArgs,
   snapshot,
   summaryOf,
@@ -18,6 +19,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 120_000;
+
+afterAll(removeStateDirs);
 /**
  * Steps whose start finds a different set of changes made: nothing yet, the network, the VM
  * and runtime, a registered node, backed-up definitions, rewired ones.

@@ -4,7 +4,7 @@
  * sandbox world of the same state folder to count what exists and read the stored bodies.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,9 +12,7 @@ import type { DoctorEvent, SessionSummary } from '../../source/engine/events.js'
 import { writeDefinition } from '../../source/remediation/definitions.js';
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { CLI, ROOT } from '../e2e/cli.js';
-
-import { readTree } from '../e2e/cli.js';
+import { CLI, readTree, ROOT } from '../e2e/cli.js';
 
 export { ensureBuilt, readTree, runCli } from '../e2e/cli.js';
 
@@ -43,9 +41,10 @@ export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
   const run: WatchedRun = { code: null, signal: null, events: [], stdout: '', stderr: '' };
   let pending = '';
   child.stdin.end();
-  child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => (run.stderr += text));
+  child.stdout.on('data', (text: string) => {
     run.stdout += text;
     pending += text;
     const lines = pending.split('\n');
@@ -75,8 +74,19 @@ export function sandboxArgs(command: string, stateDir: string, timeScale = 0): s
     '--state-dir', stateDir];
 }
 
-export function freshStateDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'shir-resume-'));
+const stateDirs: string[] = [];
+
+/** A new, empty state folder; `removeStateDirs` deletes every one this file made. */
+export async function freshStateDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shir-resume-'));
+  stateDirs.push(dir);
+  return dir;
+}
+
+/** Deletes the state folders `freshStateDir` made (call in afterAll). */
+export async function removeStateDirs(): Promise<void> {
+  const dirs = stateDirs.splice(0);
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 /** The session.started event of a run. */

@@ -9,7 +9,7 @@
  * more fix must find nothing to do, and a rollback with --delete-created must then give back
  * the world as it was before.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
@@ -20,6 +20,7 @@ import {
   issuedKeys,
   keyLeaks,
   outputsOf,
+  removeStateDirs,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -31,6 +32,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 180_000;
+
+afterAll(removeStateDirs);
 const DEMO_PACE = 1;
 
 /** Where to kill, and the change the journal must then show as in flight. */

@@ -6,7 +6,7 @@
  * ends with the same world as an uninterrupted run. A press during a linked-service rewrite
  * followed by a rollback gives back the world as it was before the fix.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
@@ -16,6 +16,7 @@ import {
   issuedKeys,
   keyLeaks,
   outputsOf,
+  removeStateDirs,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -26,6 +27,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 120_000;
+
+afterAll(removeStateDirs);
 /** Half demo pace: the VM create still takes seconds, the way to it half as long. */
 const PACE = 0.5;
 

@@ -6,7 +6,7 @@
  * included, compared as JSON); `--delete-created` removes what the session created; a
  * definition someone changed after the fix is left alone, and the rollback says so.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { planHasChanges } from '../../source/engine/types.js';
@@ -18,6 +18,7 @@ import {
   keyLeaks,
   outputsOf,
   readTree,
+  removeStateDirs,
   sandboxArgs,
   snapshot,
   startedOf,
@@ -29,6 +30,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 120_000;
+
+afterAll(removeStateDirs);
 
 beforeAll(ensureBuilt, TIMEOUT);
 

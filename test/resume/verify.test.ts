@@ -7,7 +7,7 @@
  * after the next verify, and does not block a rollback.
  */
 import { cp } from 'node:fs/promises';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DoctorEvent } from '../../source/engine/events.js';
 import {
@@ -17,6 +17,7 @@ import {
   issuedKeys,
   keyLeaks,
   outputsOf,
+  removeStateDirs,
   sandboxArgs,
   snapshot,
   summaryOf,
@@ -26,6 +27,8 @@ import {
 } from './helpers.js';
 
 const TIMEOUT = 120_000;
+
+afterAll(removeStateDirs);
 const POLL = { updateIntervalInMs: 0 };
 
 let fixedDir = '';
