@@ -32,7 +32,7 @@ async function runOnline(context: FixContext, io: StepIO): Promise<StepOutcome> 
   for (let poll = 0; ; poll += 1) {
     runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
     const node = findNode(runtime, nodeName);
-    if (node?.status === 'Online') return nodeOnline(context, node, started);
+    if (node?.status === 'Online') return nodeOnline(context, node);
 
     const elapsed = Date.now() - started;
     if (elapsed >= onlineDeadlineMs) break;
@@ -55,12 +55,11 @@ export function pollDelay(intervalMs: number, poll: number): number {
   return Math.min(intervalMs * 2 ** Math.min(poll, 16), Math.max(intervalMs, MAX_POLL_MS));
 }
 
-function nodeOnline(context: FixContext, node: NodeView, started: number): StepOutcome {
+/** The summary carries no time of its own: every presenter adds the step's elapsed time. */
+function nodeOnline(context: FixContext, node: NodeView): StepOutcome {
   context.produced.isNodeOnline = true;
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const version = node.version ? `, version ${node.version}` : '';
-  return { status: 'succeeded', summary: `Node ${node.nodeName} is Online${version} ` +
-    `(after ${seconds} s)` };
+  return { status: 'succeeded', summary: `Node ${node.nodeName} is Online${version}` };
 }
 
 /** The timeout error: what the service shows, why, and what to do next. */

@@ -114,6 +114,11 @@ describe('sessions against the emulator (F01)', () => {
     expect(fixed.summary.headline).not.toContain('End-to-end API test passed');
     expect(fixed.summary.headline).toMatch(/^Through the self-hosted runtime shir-doctor-ir, GET /);
     expect(fixed.summary.headline).not.toContain(' 0 ms');
+    // The task list adds each step's time; "(after 3.5 s) (3.5 s)" said it twice.
+    const online = ui.events.find((event) => event.type === 'step.succeeded' &&
+      event.stepId === 'online');
+    expect(online?.type === 'step.succeeded' && online.summary).toMatch(/^Node \S+ is Online/);
+    expect(online?.type === 'step.succeeded' && online.summary).not.toMatch(/\d s\)/);
     const afterFix = stored(box, 'linkedservices', 'RestService');
     expect(afterFix.connectVia.referenceName).toBe('shir-doctor-ir');
     expect(afterFix.typeProperties).toEqual(rest.typeProperties);
