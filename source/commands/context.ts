@@ -78,8 +78,8 @@ export function sessionOptions(context: CommandContext, opened: OpenedTarget): S
  * How a suggested next command must be spelled to work when pasted: started as
  * `node dist/cli.js` (what `npm start` does) it says so, since `shir-doctor` is then not on
  * the PATH; and it carries `--sandbox`, the target and a non-default state folder, without
- * which `verify` would look for a workspace in Azure or a journal somewhere else. A proxy URL
- * with a password is left out (the password is a secret); the admin adds it again.
+ * which `verify` would look for a workspace in Azure or a journal somewhere else. A proxy or
+ * API URL with a password is left out (the password is a secret); the admin adds it again.
  */
 export function rerunSpelling(
   flags: SessionFlags,
@@ -91,7 +91,7 @@ export function rerunSpelling(
     ['--subscription', target.subscriptionId],
     ['--resource-group', target.resourceGroup],
     ['--workspace', target.workspaceName],
-    ['--api-url', target.apiUrl],
+    ['--api-url', hasPassword(target.apiUrl) ? undefined : target.apiUrl],
     ['--vm-name', target.vmName],
     ['--proxy', hasPassword(target.proxyUrl) ? undefined : target.proxyUrl],
     ['--secrets-file', flags.secretsFile],

@@ -122,6 +122,7 @@ export async function openSession(
   sessionId?: string,
 ): Promise<Session> {
   registerUrlPassword(options.target.proxyUrl);
+  registerUrlPassword(options.target.apiUrl);
   const journal = await openJournal({ stateDir: options.stateDir, target: options.target,
     command, sessionId });
   const log = openSessionLog(`${journal.directory}/session.log.jsonl`);

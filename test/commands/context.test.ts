@@ -130,6 +130,13 @@ describe('the next commands a summary suggests', () => {
       "--workspace 'w'\\''s'", '--state-dir /var/lib/sd']);
     expect(rerun.flags.join(' ')).not.toContain('pw');
   });
+
+  it('never an --api-url password', () => {
+    const target = { apiUrl: 'https://user:ApiPw9@api.example/v1' };
+    const rerun = rerunSpelling({ ...base, isSandbox: true, target }, 'dist/cli.js', '.');
+
+    expect(rerun.flags.join(' ')).not.toContain('ApiPw9');
+  });
 });
 
 describe('bad --state-dir and --scenario are usage errors (exit 2) naming the flag', () => {

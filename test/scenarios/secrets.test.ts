@@ -88,6 +88,22 @@ describe('F13: the auth key in no artefact', () => {
     });
 });
 
+describe('an --api-url with a password', () => {
+  it('the password reaches no event, journal, session log or report', async () => {
+    box = await startScenario('F01');
+    const password = ['Api', 'Pa55', 'word'].join('-');
+    const apiUrl = `https://u:${password}@api.partner.example/v1/health`;
+
+    const result = await run(box, 'fix', box.options({}, { apiUrl }));
+
+    expect(result.exitCode).toBe(0);
+    const artefacts = { events: eventText(result.ui), ...filesUnder(box.doctorDir) };
+    expect(Object.keys(artefacts).length).toBeGreaterThan(3);
+    expect(Object.entries(artefacts).filter(([, text]) => text.includes(password))
+      .map(([name]) => name)).toEqual([]);
+  }, 60_000);
+});
+
 describe('F13 through the built CLI', () => {
   beforeAll(ensureBuilt, 180_000);
 
