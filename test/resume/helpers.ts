@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { DoctorEvent, SessionSummary } from '../../source/engine/events.js';
+import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { writeDefinition } from '../../source/remediation/definitions.js';
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -28,8 +29,14 @@ export interface WatchedRun {
   killedAt?: DoctorEvent;
 }
 
-/** A signal to send, optionally some real milliseconds after the matching event. */
-export type KillOrder = NodeJS.Signals | { signal: NodeJS.Signals; afterMs: number };
+/**
+ * A signal to send: at once, some real milliseconds after the matching event, or as soon as
+ * `until` resolves true (polled every 20 ms).
+ */
+export type KillOrder =
+  | NodeJS.Signals
+  | { signal: NodeJS.Signals; afterMs: number }
+  | { signal: NodeJS.Signals; until: () => Promise<boolean> };
 
 /** Tells `watchCli` when to send which signal (asked for every event); undefined: none. */
 export type KillRule = (event: DoctorEvent) => KillOrder | undefined;
@@ -59,13 +66,30 @@ export function watchCli(args: string[], rule?: KillRule): Promise<WatchedRun> {
 
     run.killedAt ??= event;
     if (typeof order === 'string') child.kill(order);
-    else setTimeout(() => child.kill(order.signal), order.afterMs);
+    else if ('afterMs' in order) setTimeout(() => child.kill(order.signal), order.afterMs);
+    else void killWhen(order.until, () => child.kill(order.signal), () => isRunning);
   }
+  let isRunning = true;
+  child.on('close', () => (isRunning = false));
 
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ ...run, code, signal }));
   });
+}
+
+async function killWhen(
+  until: () => Promise<boolean>,
+  kill: () => void,
+  isRunning: () => boolean,
+): Promise<void> {
+  while (isRunning()) {
+    if (await until().catch(() => false)) {
+      kill();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** The sandbox flags every run uses, on one state folder. */
@@ -277,4 +301,21 @@ export function tagsByName(stateDir: string): Promise<Record<string, Record<stri
     }
     return tags;
   });
+}
+
+/**
+ * True once the journal of `sessionId` holds a change matching `kind action` (and `name`, when
+ * given) that has no outcome yet: the change is in flight.
+ */
+export async function isInFlight(
+  stateDir: string,
+  sessionId: string | undefined,
+  label: string,
+  name?: RegExp,
+): Promise<boolean> {
+  if (!sessionId) return false;
+
+  const journal = await readJournal(sessionDirectory(stateDir, sessionId));
+  return journal.uncertain.some(({ change }) => `${change.kind} ${change.action}` === label &&
+    (name === undefined || name.test(change.name)));
 }

@@ -1,13 +1,13 @@
 /**
  * Kill-and-resume inside each long-running operation: at demo pacing (time scale 1) the
  * network creates, the NIC and VM creates, the install run command, a linked-service rewrite
- * and the end-to-end pipeline run each take about a second or more, so a SIGKILL shortly after
- * the step announces one lands while it is in flight. One session is killed once in each of
- * them in turn, every rerun resuming the last; the journal shows each interrupted change as
- * uncertain (an intent without an outcome). The last rerun must finish with the same world as
- * an uninterrupted run, every created resource tagged with the tool and the one session, one
- * more fix must find nothing to do, and a rollback with --delete-created must then give back
- * the world as it was before.
+ * and the end-to-end pipeline run each take about a second or more, so a SIGKILL sent once the
+ * journal shows the change's intent without an outcome lands while it is in flight. One
+ * session is killed once in each of them in turn, every rerun resuming the last; afterwards
+ * the journal still shows each interrupted change as uncertain. The last rerun must finish
+ * with the same world as an uninterrupted run, every created resource tagged with the tool and
+ * the one session, one more fix must find nothing to do, and a rollback with --delete-created
+ * must then give back the world as it was before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,6 +17,7 @@ import { TAGS } from '../../source/wire/guest.js';
 import {
   ensureBuilt,
   freshStateDir,
+  isInFlight,
   issuedKeys,
   keyLeaks,
   outputsOf,
@@ -36,35 +37,37 @@ const TIMEOUT = 180_000;
 afterAll(removeStateDirs);
 const DEMO_PACE = 1;
 
-/** Where to kill, and the change the journal must then show as in flight. */
+/** Where to kill: an announced operation, once the journal shows its change in flight. */
 interface InFlightKill {
   label: string;
   /** A step.progress message that announces the operation. */
   progress: RegExp;
-  /** Real milliseconds after the announcement; well inside the operation at demo pacing. */
-  afterMs: number;
-  /** `kind action` of the journaled change left without an outcome, if the step journals it. */
+  /**
+   * `kind action` of the journaled change: the kill waits until it has an intent and no
+   * outcome, and the journal must still show it so afterwards. Without one, kill at once.
+   */
   uncertain?: string;
+  /** Which change of that kind, when there are several. */
+  name?: RegExp;
 }
 
 const KILLS: InFlightKill[] = [
-  { label: 'public IP create', progress: /^creating public-ip /, afterMs: 400,
+  { label: 'public IP create', progress: /^creating public-ip /,
     uncertain: 'public-ip create' },
-  { label: 'NAT gateway create', progress: /^creating nat-gateway /, afterMs: 500,
+  { label: 'NAT gateway create', progress: /^creating nat-gateway /,
     uncertain: 'nat-gateway create' },
   { label: 'network security group create', progress: /^creating network-security-group /,
-    afterMs: 300, uncertain: 'network-security-group create' },
-  { label: 'virtual network create', progress: /^creating virtual-network /, afterMs: 500,
+    uncertain: 'network-security-group create' },
+  { label: 'virtual network create', progress: /^creating virtual-network /,
     uncertain: 'virtual-network create' },
-  { label: 'network interface create', progress: /^creating network interface /, afterMs: 400,
+  { label: 'network interface create', progress: /^creating network interface /,
     uncertain: 'network-interface create' },
-  { label: 'VM create', progress: /^provisioning VM /, afterMs: 1500,
-    uncertain: 'virtual-machine create' },
-  { label: 'install run command', progress: /^installing the runtime/, afterMs: 1500,
-    uncertain: 'run-command create' },
+  { label: 'VM create', progress: /^provisioning VM /, uncertain: 'virtual-machine create' },
+  { label: 'install run command', progress: /^installing the runtime/,
+    uncertain: 'run-command create', name: /install$/ },
   { label: 'linked service rewrite', progress: /^rewiring Linked service PartnerFiles/,
-    afterMs: 500, uncertain: 'linked-service update' },
-  { label: 'end-to-end pipeline run', progress: /^pipeline run InProgress/, afterMs: 0 },
+    uncertain: 'linked-service update', name: /^PartnerFiles$/ },
+  { label: 'end-to-end pipeline run', progress: /^pipeline run InProgress/ },
 ];
 
 let reference: WorldSnapshot;
@@ -102,8 +105,15 @@ describe('SIGKILL inside each long-running operation, then the same fix again', 
     const runs: Record<string, WatchedRun> = {};
 
     for (const kill of KILLS) {
-      const run = await watchCli(args, (event) =>
-        announces(event, kill) ? { signal: 'SIGKILL', afterMs: kill.afterMs } : undefined);
+      let sessionId: string | undefined;
+      const run = await watchCli(args, (event) => {
+        if (event.type === 'session.started') sessionId = event.sessionId;
+        if (!announces(event, kill)) return undefined;
+
+        const { uncertain, name } = kill;
+        return uncertain === undefined ? 'SIGKILL' : { signal: 'SIGKILL',
+          until: () => isInFlight(stateDir, sessionId, uncertain, name) };
+      });
 
       expect(run.killedAt, `never announced the ${kill.label}:\n${run.stderr.slice(-2000)}`)
         .toBeDefined();
