@@ -123,7 +123,12 @@ function watchInterrupts(ui: Presenter, controller: AbortController): () => void
   let presses = 0;
   const onInterrupt = (): void => {
     presses += 1;
-    if (presses > 1) exit(ExitCode.interrupted);
+    if (presses > 1) {
+      // No presenter runs after this: the last word goes straight to the terminal.
+      process.stderr.write('\nStopped at once (exit 130). Run the same command again to ' +
+        'resume where it stopped, or rollback to undo.\n');
+      exit(ExitCode.interrupted);
+    }
 
     ui.emit({ type: 'log', level: 'warn', message: interruptMessage(ui.runningSteps()) });
     ui.cancelPrompts();

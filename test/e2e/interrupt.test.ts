@@ -44,6 +44,8 @@ describe('SIGINT without a terminal', () => {
     const child = spawn(process.execPath, [CLI, 'fix', '--sandbox', '--sandbox-reset',
       '--time-scale', '1', '--yes', '--json', '--state-dir', stateDir], { cwd: ROOT });
     let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const started = new Promise<void>((resolve) => {
       child.stdout.on('data', (chunk: Buffer) => {
@@ -62,6 +64,8 @@ describe('SIGINT without a terminal', () => {
     expect(events.some((event) => event.type === 'log')).toBe(true);
     expect(stdout).toMatch(/"level":"warn","message":"Interrupted: (finishing|stopping)/);
     expect(code).toBe(130);
+    // The last line says what to do next, since no summary follows a second press.
+    expect(stderr.trimEnd().split('\n').at(-1)).toMatch(/^Stopped at once .*resume/);
   }, TIMEOUT);
 });
 
