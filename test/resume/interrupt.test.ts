@@ -1,5 +1,6 @@
 /**
- * Ctrl-C (SIGINT to the built CLI, no terminal) while the VM is being created at half demo pace.
+ * Ctrl-C (SIGINT to the built CLI, no terminal) while the VM is being created at half demo
+ * pace (sent once the journal shows the create in flight).
  * One press: the CLI says what it is finishing, parks the change, exits 130 by itself, and
  * leaves a journal with no change in doubt and no torn line. Two presses: it exits 130 at once,
  * leaving the VM create in doubt. Either way the same fix, run again, resumes the session and
@@ -13,6 +14,7 @@ import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import {
   ensureBuilt,
   freshStateDir,
+  isInFlight,
   issuedKeys,
   keyLeaks,
   outputsOf,
@@ -22,6 +24,7 @@ import {
   startedOf,
   summaryOf,
   watchCli,
+  type KillOrder,
   type WatchedRun,
   type WorldSnapshot,
 } from './helpers.js';
@@ -44,6 +47,17 @@ beforeAll(async () => {
 
 function isVmCreate(event: DoctorEvent): boolean {
   return event.type === 'step.progress' && event.message.startsWith('provisioning VM');
+}
+
+/** SIGINT once the journal shows the change announced by `event` in flight. */
+function pressWhenInFlight(stateDir: string, label: string, name?: RegExp) {
+  let sessionId: string | undefined;
+  return (event: DoctorEvent, isAnnounced: boolean): KillOrder | undefined => {
+    if (event.type === 'session.started') sessionId = event.sessionId;
+    if (!isAnnounced) return undefined;
+
+    return { signal: 'SIGINT', until: () => isInFlight(stateDir, sessionId, label, name) };
+  };
 }
 
 function isInterruptNotice(event: DoctorEvent): boolean {
@@ -74,8 +88,9 @@ describe('Ctrl-C during a fix', () => {
   it('first press: says what it finishes, parks the change, journal consistent, resumes',
     async () => {
       const stateDir = await freshStateDir();
+      const press = pressWhenInFlight(stateDir, 'virtual-machine create');
       const run = await watchCli([...sandboxArgs('fix', stateDir, PACE), '--yes'],
-        (event) => (isVmCreate(event) ? { signal: 'SIGINT', afterMs: 500 } : undefined));
+        (event) => press(event, isVmCreate(event)));
       const notice = run.events.find(isInterruptNotice);
       const journal = await journalOf(stateDir, run);
 
@@ -95,14 +110,14 @@ describe('Ctrl-C during a fix', () => {
   it('second press: exits 130 at once, and the rerun still resumes to fixed', async () => {
     const stateDir = await freshStateDir();
     let presses = 0;
-    // Half a second into the VM create, and again as soon as the CLI announces the interrupt
+    // Once the VM create is in flight, and again as soon as the CLI announces the interrupt
     // (the VM create still has seconds to go at this pace).
+    const press = pressWhenInFlight(stateDir, 'virtual-machine create');
     const run = await watchCli([...sandboxArgs('fix', stateDir, PACE), '--yes'],
       (event) => {
-        const isPress = isVmCreate(event) || isInterruptNotice(event);
-        if (isPress) presses += 1;
-        if (isVmCreate(event)) return { signal: 'SIGINT', afterMs: 500 };
-        return isInterruptNotice(event) ? 'SIGINT' : undefined;
+        const order = isInterruptNotice(event) ? 'SIGINT' : press(event, isVmCreate(event));
+        if (order !== undefined) presses += 1;
+        return order;
       });
     const journal = await journalOf(stateDir, run);
 
@@ -122,10 +137,10 @@ describe('Ctrl-C during a fix', () => {
       // Get to the rewire quickly: kill once the node is online, resume at this pace.
       await watchCli([...sandboxArgs('fix', stateDir), '--yes'], (event) =>
         event.type === 'step.succeeded' && event.stepId === 'online' ? 'SIGKILL' : undefined);
+      const press = pressWhenInFlight(stateDir, 'linked-service update', /^PartnerFiles$/);
       const run = await watchCli([...sandboxArgs('fix', stateDir, PACE), '--yes'],
-        (event) => event.type === 'step.progress' &&
-          event.message.startsWith('rewiring Linked service PartnerFiles')
-          ? { signal: 'SIGINT', afterMs: 500 } : undefined);
+        (event) => press(event, event.type === 'step.progress' &&
+          event.message.startsWith('rewiring Linked service PartnerFiles')));
       const rollback = await watchCli([...sandboxArgs('rollback', stateDir), '--yes',
         '--delete-created']);
 
