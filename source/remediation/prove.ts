@@ -213,6 +213,7 @@ async function runAndRead(input: EndToEndInput, name: string): Promise<EndToEndR
 async function waitForRun(input: EndToEndInput, runId: string): Promise<RunView> {
   const deadline = Date.now() + (input.deadlineMs ?? 5 * 60_000);
   let delay = Math.min(250, input.pollIntervalMs ?? 2000);
+  let reported = '';
   for (;;) {
     const run = await input.artifacts.pipelineRunOperations.getPipelineRun(runId);
     const status = run.status ?? 'Unknown';
@@ -223,7 +224,9 @@ async function waitForRun(input: EndToEndInput, runId: string): Promise<RunView>
       return { status: 'TimedOut', message: `the run was still ${status} when shir-doctor ` +
         'stopped waiting' };
     }
-    input.progress(`pipeline run ${status}`);
+    // Each status once: verify prints progress as lines, and a poll is no news.
+    if (status !== reported) input.progress(`pipeline run ${status}`);
+    reported = status;
     await sleep(delay, input.signal);
     delay = Math.min(delay * 2, input.pollIntervalMs ?? 2000);
   }

@@ -85,12 +85,13 @@ describe('runEndToEnd against the emulator', () => {
       const dev = workspace.connectivityEndpoints!.dev!;
       const journal = createMemoryJournal('20261204-120000-abcd');
       const signal = new AbortController().signal;
+      const progress: string[] = [];
 
       const outcome = await runEndToEnd({
         artifacts: box.clients.artifacts(dev), journal,
         runtimeName: 'AutoResolveIntegrationRuntime',
         apiUrl: 'https://api.partner.example/v1/health', devEndpoint: dev,
-        progress: () => undefined, signal,
+        progress: (message) => progress.push(message), signal,
         pollIntervalMs: 5, deadlineMs: 50,
       });
 
@@ -99,6 +100,8 @@ describe('runEndToEnd against the emulator', () => {
       expect(outcome.detail).toContain('stopped waiting');
       // One listener left per poll added up to a MaxListenersExceededWarning in a real run.
       expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      // Polled many times, the run's status is told once.
+      expect(progress.filter((line) => line === 'pipeline run InProgress')).toHaveLength(1);
       const deletes = journal.entries.filter((entry) => entry.type === 'intent' &&
         entry.change.action === 'delete');
       expect(deletes.length).toBe(1);
