@@ -2,7 +2,7 @@
  * A crash is undoable as well as resumable: the built CLI is SIGKILLed as steps start,
  * and instead of resuming, `rollback --delete-created --yes` must give back the world exactly
  * as it was before the fix (definitions byte for byte, no resource left behind). A rollback
- * that is itself killed half-way finishes when it is run again.
+ * that is itself killed while restoring, then while deleting, finishes when run again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,6 +10,7 @@ import { fixSteps } from '../../source/remediation/session.js';
 import {
   ensureBuilt,
   freshStateDir,
+  isInFlight,
   removeStateDirs,
   sandboxArgs,
   snapshot,
@@ -61,20 +62,21 @@ describe('SIGKILL as a step starts, then rollback instead of resume', () => {
 });
 
 describe('a rollback killed half-way', () => {
-  it('finishes when run again after being killed twice part-way',
+  it('finishes when run again after being killed while restoring and while deleting',
     async () => {
       const stateDir = await freshStateDir();
       const before = await snapshot(stateDir);
       const fix = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
       expect(summaryOf(fix).outcome, fix.stderr).toBe('fixed');
 
-      // At demo pacing each definition takes about 2 s to restore, then the deletes follow:
-      // the kills land while restoring and, most likely, while deleting.
+      // At demo pacing restoring a definition and deleting the VM each take seconds: kill
+      // while the journal shows one of each in flight.
       const killedRuns = [];
-      for (const afterMs of [1_500, 7_000]) {
+      for (const change of ['linked-service update', 'virtual-machine delete']) {
         killedRuns.push(await watchCli([...sandboxArgs('rollback', stateDir, 1),
           '--delete-created', '--yes'], (event) => event.type === 'session.started'
-          ? { signal: 'SIGKILL', afterMs } : undefined));
+          ? { signal: 'SIGKILL', until: () => isInFlight(stateDir, event.sessionId, change) }
+          : undefined));
       }
       const again = await rollBackAll(stateDir);
 
