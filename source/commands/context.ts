@@ -173,6 +173,16 @@ export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle
     if (error instanceof Error && error.name === 'ScenarioError') {
       throw scenarioError(error.message);
     }
+    if (error instanceof Error && error.name === 'SandboxStateError') {
+      throw new DoctorError({
+        code: 'sandbox-state-unreadable',
+        what: 'The saved sandbox world cannot be continued; it was left untouched.',
+        why: redact(error.message),
+        fix: 'Add --sandbox-reset to start again from the scenario (the world is replaced), ' +
+          'or pass another --state-dir.',
+        exitCode: ExitCode.usage,
+      });
+    }
 
     throw new DoctorError({
       code: 'sandbox-start-failed',

@@ -251,14 +251,25 @@ export function savedScenario(stateDir: string): Scenario | undefined {
   return readSaved(join(stateDir, 'world.json'))?.scenario;
 }
 
+/** A saved world that exists but cannot be continued; it is left as it is. */
+export class SandboxStateError extends Error {
+  override name = 'SandboxStateError';
+}
+
+/** The saved world; one that cannot be read is an error, not silently replaced. */
 function readSaved(file: string): WorldState | undefined {
   if (!existsSync(file)) return undefined;
+  let state: WorldState | undefined;
   try {
-    const state = JSON.parse(readFileSync(file, 'utf8')) as WorldState;
-    return state.version === 1 ? state : undefined;
-  } catch {
-    return undefined;
+    state = JSON.parse(readFileSync(file, 'utf8')) as WorldState;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new SandboxStateError(`the sandbox world ${file} cannot be read: ${why}`);
   }
+  if (state?.version !== 1 || typeof state.scenario?.id !== 'string') {
+    throw new SandboxStateError(`the sandbox world ${file} was not written by this version`);
+  }
+  return state;
 }
 
 function buildWorld(scenario: Scenario): WorldState {

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -177,6 +177,19 @@ describe('bad --state-dir and --scenario are usage errors (exit 2) naming the fl
     expect(info).toMatchObject({ code: 'scenario-invalid', exitCode: 2 });
     expect(info.why).toMatch(why);
     expect(info.fix).toContain('--scenario');
+  });
+
+  it('an unreadable saved world: exit 2 naming --sandbox-reset', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'shir-context-'));
+    await mkdir(join(stateDir, 'sandbox'));
+    await writeFile(join(stateDir, 'sandbox', 'world.json'), '{torn');
+
+    const error = await startEmulator({ stateDir, isSandboxReset: false })
+      .catch((caught: unknown) => caught);
+
+    const { info } = error as DoctorError;
+    expect(info).toMatchObject({ code: 'sandbox-state-unreadable', exitCode: 2 });
+    expect(info.fix).toContain('--sandbox-reset');
   });
 
   it('a missing scenario file', async () => {

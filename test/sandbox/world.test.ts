@@ -55,6 +55,23 @@ describe('persisted world', () => {
     await third.close();
   });
 
+  it('refuses a saved world it cannot read and leaves it; reset replaces it', async () => {
+    const stateDir = tempState();
+    const file = join(stateDir, 'world.json');
+    writeFileSync(file, '{"version": 1, "scenario": {"id": "F01"');
+
+    await expect(startSandbox({ stateDir, timeScale: 0 }))
+      .rejects.toMatchObject({ name: 'SandboxStateError' });
+    expect(readFileSync(file, 'utf8')).toBe('{"version": 1, "scenario": {"id": "F01"');
+    writeFileSync(file, JSON.stringify({ version: 0 }));
+    await expect(startSandbox({ stateDir, timeScale: 0, scenario: 'F01' }))
+      .rejects.toMatchObject({ name: 'SandboxStateError' });
+
+    const reset = await startSandbox({ stateDir, timeScale: 0, reset: true });
+    await reset.close();
+    expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(1);
+  });
+
   it('loads every built-in scenario and starts on it', async () => {
     const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(20);
