@@ -50,6 +50,19 @@ describe('the README', () => {
     for (const code of codes) expect(help, `exit ${code}`).toMatch(new RegExp(`\\b${code} \\w`));
   });
 
+  it('promises "nothing changed" for no exit code a run that changed gives', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'shir-readme-'));
+    // F19: the VM is built, then its probe finds that egress needs a proxy.
+    const run = await runCli(['fix', '--sandbox', '--sandbox-reset', '--scenario', 'F19',
+      '--time-scale', '0', '--yes', '--json', '--state-dir', stateDir]);
+    const finished = JSON.parse(run.stdout.trimEnd().split('\n').at(-1) ?? '{}');
+    const row = section('Commands').split('\n').find((line) => line.startsWith(`| ${run.code} |`));
+
+    expect(finished.summary.changes.created.length).toBeGreaterThan(0);
+    expect(row).toBeDefined();
+    expect(row).not.toMatch(/nothing (was )?changed/);
+  }, TIMEOUT);
+
   it('documents the exit code scan gives when the repair is needed', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'shir-readme-'));
     const run = await runCli(['scan', '--sandbox', '--sandbox-reset', '--time-scale', '0',

@@ -112,7 +112,8 @@ describe('sessions against the emulator (F01)', () => {
     expect(fixed.summary.isApiReachable).toBe(true);
     // The presenters print "End-to-end API test passed ..." above the headline: no echo.
     expect(fixed.summary.headline).not.toContain('End-to-end API test passed');
-    expect(fixed.summary.headline).toMatch(/^Through the self-hosted runtime shir-doctor-ir, GET /);
+    expect(fixed.summary.headline)
+      .toMatch(/^Through the self-hosted runtime shir-doctor-ir, GET /);
     expect(fixed.summary.headline).not.toContain(' 0 ms');
     // The task list adds each step's time; "(after 3.5 s) (3.5 s)" said it twice.
     const online = ui.events.find((event) => event.type === 'step.succeeded' &&
