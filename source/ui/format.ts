@@ -3,7 +3,7 @@
  * outcome labels. The Ink screens and the plain line presenter both use these, so a plan reads
  * the same in a terminal, in a CI log and in a screenshot attached to a ticket.
  */
-import type { SessionOutcome } from '../engine/events.js';
+import type { CommandName, SessionOutcome } from '../engine/events.js';
 import { countPlan, type Plan, type PlanAction, type Severity } from '../engine/types.js';
 
 /** Terraform-style marks: + create, ~ update, - delete, = keep. */
@@ -70,4 +70,12 @@ export function formatApiTest(isApiReachable: boolean | undefined): string | und
   }
 
   return 'End-to-end API test failed: the API was not reached through the runtime.';
+}
+
+/**
+ * The header's note on a session opened from its journal. A rollback always opens the session
+ * it undoes, so "resumed" would tell the admin nothing there, and suggest a fix went on.
+ */
+export function resumedNote(command: CommandName, isResumed: boolean): string {
+  return isResumed && command !== 'rollback' ? ' (resumed)' : '';
 }

@@ -20,6 +20,7 @@ import {
   formatTally,
   OUTCOME_LABEL,
   PLAN_MARK,
+  resumedNote,
   SEVERITY_TAG,
 } from './format.js';
 import { initialState, reduce, runningStepTitles, type SessionState } from './model.js';
@@ -115,7 +116,7 @@ export function createPlainPresenter(options: PlainOptions): Presenter {
 
 function describeStart(event: Extract<DoctorEvent, { type: 'session.started' }>): string[] {
   const { target } = event;
-  const resumed = event.isResumed ? ' (resumed)' : '';
+  const resumed = resumedNote(event.command, event.isResumed);
 
   return [
     `shir-doctor ${event.command} · ${event.mode} · session ${event.sessionId}${resumed}`,

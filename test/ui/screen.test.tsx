@@ -245,4 +245,13 @@ describe('resumed session', () => {
 
     expect(frame).toContain('session s1 (resumed)');
   });
+
+  it('but a rollback, which always opens the session it undoes, is not "resumed"', () => {
+    const started = { ...beforeApproval[0]!, command: 'rollback', isResumed: true } as DoctorEvent;
+    const frame = text(render(<Screen state={replay([started])} now={0} onAnswer={() => {}} />)
+      .lastFrame());
+
+    expect(frame).toContain('shir-doctor rollback');
+    expect(frame).not.toContain('(resumed)');
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { Box, Text } from 'ink';
 import type { Finding, Plan, PlanAction, PlanItem, Severity } from '../../engine/types.js';
-import { formatTally, PLAN_MARK } from '../format.js';
+import { formatTally, PLAN_MARK, resumedNote } from '../format.js';
 import type { PlanDecision, SessionHeader, TranscriptBlock } from '../model.js';
 import { Marked } from './marked.js';
 import { SummaryView } from './summary.js';
@@ -72,7 +72,7 @@ export function HeaderView({ header }: { header: SessionHeader }) {
         <Text dimColor> · </Text>
         <Text color={header.mode === 'sandbox' ? 'magenta' : 'cyan'}>{header.mode}</Text>
         <Text dimColor> · session {header.sessionId}</Text>
-        {header.isResumed ? <Text color="yellow"> (resumed)</Text> : null}
+        <Text color="yellow">{resumedNote(header.command, header.isResumed)}</Text>
       </Text>
       <Text dimColor>
         workspace <Text bold>{target.workspaceName}</Text> · resource group{' '}
