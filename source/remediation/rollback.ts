@@ -14,6 +14,8 @@
  *   item is not written. After each write, a GET must equal the backup canonically.
  * - Created resources are deleted newest first, only with `deleteCreated` (the CLI asks);
  *   first, test pipelines that interrupted runs left behind, which keep the runtime in use.
+ * - Ctrl-C: the change in progress is finished or parked, nothing further is changed (no
+ *   delete after an interrupted restore), and a rerun finishes the rollback.
  */
 import type { ArtifactsClient } from '@azure/synapse-artifacts';
 import { toDoctorError } from '../azure/errors.js';
@@ -71,12 +73,25 @@ export async function runRollback(options: SessionOptions, ui: SessionUI): Promi
     const devEndpoint = await readDevEndpoint(session.clients, options.target);
     const artifacts = session.clients.artifacts(devEndpoint);
     const restored = await restoreAll(session, artifacts, contents);
+    stopIfInterrupted(session);
     if (options.deleteCreated) await removeLeftovers(session, artifacts, devEndpoint);
     const deleted = options.deleteCreated ? await deleteCreated(session, artifacts, contents) : [];
     return finishRollback(session, restored, deleted, contents);
   } catch (error) {
     return failSession(session, error);
   }
+}
+
+/** Ctrl-C: no further change; the session ends interrupted and a rerun picks up the rest. */
+function stopIfInterrupted(session: Session): void {
+  if (!session.options.signal.aborted) return;
+
+  throw new DoctorError({
+    code: 'interrupted',
+    what: 'Interrupted: the rollback stopped before its next change.',
+    fix: 'Run shir-doctor rollback again to finish it.',
+    exitCode: ExitCode.interrupted,
+  });
 }
 
 /** Test pipelines interrupted verify runs left would keep the runtime in use: remove them. */
@@ -180,6 +195,7 @@ async function restoreAll(
 ): Promise<Restored> {
   const result: Restored = { restored: [], refused: [] };
   for (const item of changedDefinitions(contents)) {
+    if (session.options.signal.aborted) break;
     try {
       const how = await restoreOne(session, artifacts, contents, item);
       result.restored.push(`${item.name} (${how})`);
@@ -300,6 +316,7 @@ async function deleteCreated(
 ): Promise<string[]> {
   const deleted: string[] = [];
   for (const resourceId of createdToDelete(contents)) {
+    stopIfInterrupted(session);
     const isInFlight = wasInFlight(contents, resourceId);
     if (isInFlight && !(await isOurs(session.clients, resourceId, contents.sessionId))) continue;
     const change = contents.changes.find((item) => item.change.resourceId === resourceId);
