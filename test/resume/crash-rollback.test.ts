@@ -2,7 +2,8 @@
  * A crash is undoable as well as resumable: the built CLI is SIGKILLed as steps start,
  * and instead of resuming, `rollback --delete-created --yes` must give back the world exactly
  * as it was before the fix (definitions byte for byte, no resource left behind). A rollback
- * that is itself killed while restoring, then while deleting, finishes when run again.
+ * that is itself killed while restoring, then while deleting, finishes when run again; one
+ * interrupted by Ctrl-C while restoring deletes nothing more and finishes when run again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -58,6 +59,31 @@ describe('SIGKILL as a step starts, then rollback instead of resume', () => {
     expect(['rolled-back', 'healthy']).toContain(summaryOf(rollback).outcome);
     expect(definitionsJson(after)).toBe(definitionsJson(before));
     expect(after).toEqual(before);
+  }, TIMEOUT);
+});
+
+describe('Ctrl-C during a rollback', () => {
+  it('stops before the next change (no delete after it), and a rerun finishes', async () => {
+    const stateDir = await freshStateDir();
+    const before = await snapshot(stateDir);
+    const fix = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
+    const fixed = await snapshot(stateDir);
+    expect(summaryOf(fix).outcome, fix.stderr).toBe('fixed');
+
+    const interrupted = await watchCli([...sandboxArgs('rollback', stateDir, 1),
+      '--delete-created', '--yes'], (event) => event.type === 'session.started'
+      ? { signal: 'SIGINT', until: () => isInFlight(stateDir, event.sessionId,
+        'linked-service update') } : undefined);
+    const stopped = await snapshot(stateDir);
+    const again = await rollBackAll(stateDir);
+
+    expect(interrupted.code, interrupted.stderr).toBe(130);
+    expect(summaryOf(interrupted).outcome).toBe('interrupted');
+    expect(interrupted.stderr).toContain('Interrupted: stopping before the next change');
+    expect(stopped.names).toEqual(fixed.names);
+    expect(stopped.nodes).toEqual(fixed.nodes);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await snapshot(stateDir)).toEqual(before);
   }, TIMEOUT);
 });
 
