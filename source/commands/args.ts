@@ -81,7 +81,7 @@ Commands:
   scan                 detect only
   verify               rerun the health checks and the end-to-end API test
   rollback             restore what a session changed [--session ID] [--delete-created]
-  sandbox serve        run the Azure emulator until Ctrl-C [--scenario FILE]
+  sandbox serve        run the Azure emulator until Ctrl-C [--scenario FILE|ID]
 
 Target (Azure):
   --subscription ID  --resource-group NAME  --workspace NAME   (all three required)

@@ -45,6 +45,8 @@ describe('the README', () => {
     const codes = [...section('Commands').matchAll(/^\| (\d+) \|/gm)].map((match) => match[1]);
 
     expect(flags.length).toBeGreaterThan(10);
+    expect(help).toContain('sandbox serve');
+    expect(help).toMatch(/sandbox serve .*\[--scenario FILE\|ID\]/);
     for (const flag of flags) expect(help, flag).toContain(flag);
     expect(codes).toEqual(['0', '1', '2', '3', '4', '5', '6', '130']);
     for (const code of codes) expect(help, `exit ${code}`).toMatch(new RegExp(`\\b${code} \\w`));
