@@ -81,3 +81,10 @@ export function toConnection(sandbox: SandboxHandle): Connection {
     clientSecret: sandbox.clientSecret,
   };
 }
+
+/** The stored (unmasked) `properties` of a linked service or pipeline, as the emulator keeps it. */
+export function stored(box: TestSandbox, kind: 'linkedservices' | 'pipelines', name: string): any {
+  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/${kind}/${name}`) as
+    { properties?: unknown } | undefined;
+  return body === undefined ? undefined : structuredClone(body.properties);
+}

@@ -1,28 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { isDoctorError } from '../../source/engine/errors.js';
 import { detect } from '../../source/remediation/detect.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** A copy of scenario F01 changed by `edit`, written to a temporary file. */
-function variant(edit: (scenario: any) => void): string {
-  const file = join(here, '..', '..', 'scenarios', 'F01.json');
-  const scenario = JSON.parse(readFileSync(file, 'utf8'));
-  edit(scenario);
-  const path = join(mkdtempSync(join(tmpdir(), 'shir-scenario-')), 'scenario.json');
-  writeFileSync(path, JSON.stringify(scenario));
-  return path;
-}
-
-function workspaceOf(scenario: any): any {
-  return scenario.resources.find((r: any) => r.type === 'Microsoft.Synapse/workspaces');
-}
+import { editedF01, workspaceOf } from '../helpers/scenario.js';
 
 describe('detect against the emulator', () => {
   let box: TestSandbox | undefined;
@@ -52,7 +33,7 @@ describe('detect against the emulator', () => {
   });
 
   it('says plainly when the workspace is not DEP-locked (F03)', async () => {
-    box = await startTestSandbox({ scenario: variant((s) => {
+    box = await startTestSandbox({ scenario: editedF01((s) => {
       delete workspaceOf(s).properties.managedVirtualNetwork;
     }) });
 
@@ -65,7 +46,7 @@ describe('detect against the emulator', () => {
   });
 
   it('explains allowed tenants without suggesting to turn DEP off (F04)', async () => {
-    box = await startTestSandbox({ scenario: variant((s) => {
+    box = await startTestSandbox({ scenario: editedF01((s) => {
       workspaceOf(s).properties.managedVirtualNetworkSettings.allowedAadTenantIdsForLinking =
         ['11111111-2222-3333-4444-555555555555'];
     }) });
@@ -79,7 +60,7 @@ describe('detect against the emulator', () => {
 
   it('fails early about private endpoints and DNS when the dev endpoint is private (F08)',
     async () => {
-      box = await startTestSandbox({ scenario: variant((s) => {
+      box = await startTestSandbox({ scenario: editedF01((s) => {
         workspaceOf(s).properties.publicNetworkAccess = 'Disabled';
       }) });
 

@@ -3,70 +3,14 @@
  * slow API (F18), a definition edited after the fix (rollback refuses it), an unrepaired
  * workspace under verify, and an interrupted fix that resumes.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import { writeDefinition } from '../../source/remediation/definitions.js';
 import { testPipelineName } from '../../source/remediation/plan.js';
-import {
-  runFix,
-  runRollback,
-  runVerify,
-  type SessionOptions,
-} from '../../source/remediation/session.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const F01 = join(here, '..', '..', 'scenarios', 'F01.json');
-
-/** Writes a copy of F01 changed by `edit` and returns its path. */
-function variant(edit: (scenario: any) => void): string {
-  const scenario = JSON.parse(readFileSync(F01, 'utf8'));
-  edit(scenario);
-  const path = join(mkdtempSync(join(tmpdir(), 'shir-scenario-')), 'scenario.json');
-  writeFileSync(path, JSON.stringify(scenario));
-  return path;
-}
-
-function workspaceOf(scenario: any): any {
-  return scenario.resources.find((r: any) => r.type === 'Microsoft.Synapse/workspaces');
-}
-
-function recordingUI(onEvent?: (event: EventInput) => void): SessionUI & { events: EventInput[] } {
-  const events: EventInput[] = [];
-  return {
-    events,
-    emit: (event) => { events.push(event); onEvent?.(event); },
-    approve: async () => true,
-    confirm: async () => true,
-    askSecret: async () => CANCELLED,
-  };
-}
-
-function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
-    target: box.target,
-    connection: box.connection,
-    stateDir: join(box.stateDir, 'doctor'),
-    isAutoApproved: true,
-    signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
-    onlineDeadlineMs: 20_000,
-    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] },
-    retry: FAST_RETRY,
-    ...overrides,
-  };
-}
-
-function stored(box: TestSandbox, kind: string, name: string): any {
-  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/${kind}/${name}`) as any;
-  return body === undefined ? undefined : structuredClone(body.properties);
-}
+import { runFix, runRollback, runVerify } from '../../source/remediation/session.js';
+import { startTestSandbox, stored, type TestSandbox } from '../helpers/sandbox.js';
+import { editedF01, workspaceOf } from '../helpers/scenario.js';
+import { recordingUI, sessionOptions } from '../helpers/session.js';
 
 describe('session edge cases', () => {
   let box: TestSandbox | undefined;
@@ -77,12 +21,12 @@ describe('session edge cases', () => {
   });
 
   it('changes nothing in a workspace that is not DEP-locked (F03)', async () => {
-    box = await startTestSandbox({ scenario: variant((s) => {
+    box = await startTestSandbox({ scenario: editedF01((s) => {
       workspaceOf(s).properties.managedVirtualNetwork = '';
     }) });
     const before = stored(box, 'linkedservices', 'RestService');
 
-    const result = await runFix(options(box), recordingUI());
+    const result = await runFix(sessionOptions(box), recordingUI());
 
     expect(result.exitCode).toBe(4);
     expect(result.summary.outcome).toBe('not-applicable');
@@ -92,7 +36,7 @@ describe('session edge cases', () => {
   });
 
   it('has nothing to do in a DEP workspace whose connections need no SHIR', async () => {
-    box = await startTestSandbox({ scenario: variant((s) => {
+    box = await startTestSandbox({ scenario: editedF01((s) => {
       const ws = Object.values(s.workspaces)[0] as any;
       ws.linkedServices = ws.linkedServices
         .filter((l: any) => l.properties.type === 'AzureBlobFS');
@@ -100,7 +44,7 @@ describe('session edge cases', () => {
     }) });
     const ui = recordingUI();
 
-    const result = await runFix(options(box), ui);
+    const result = await runFix(sessionOptions(box), ui);
 
     expect(result.exitCode).toBe(0);
     expect(result.summary.outcome).toBe('healthy');
@@ -110,12 +54,12 @@ describe('session edge cases', () => {
 
   it('reports a slow API as a timeout naming the API, and removes the test pipeline (F18)',
     async () => {
-      box = await startTestSandbox({ scenario: variant((s) => {
+      box = await startTestSandbox({ scenario: editedF01((s) => {
         s.internet['api.partner.example'] = { latencyMs: 45_000 };
       }) });
 
       const ui = recordingUI();
-      const result = await runFix(options(box), ui);
+      const result = await runFix(sessionOptions(box), ui);
 
       expect(result.exitCode).toBe(5);
       expect(result.summary.error?.code).toBe('api-timeout');
@@ -127,7 +71,7 @@ describe('session edge cases', () => {
       expect(progress.length).toBeGreaterThan(0);
       expect(stored(box, 'pipelines', testPipelineName(sessionId))).toBeUndefined();
 
-      const rerun = await runFix(options(box), recordingUI());
+      const rerun = await runFix(sessionOptions(box), recordingUI());
       expect(rerun.summary.outcome).toBe('failed');
       expect(rerun.summary.error?.code).toBe('api-timeout');
     }, 60_000);
@@ -136,7 +80,7 @@ describe('session edge cases', () => {
     box = await startTestSandbox({ scenario: 'F01' });
     const ui = recordingUI();
 
-    const result = await runVerify(options(box), ui);
+    const result = await runVerify(sessionOptions(box), ui);
 
     expect(result.exitCode).toBe(3);
     expect(result.summary.outcome).toBe('unhealthy');
@@ -150,7 +94,7 @@ describe('session edge cases', () => {
     async () => {
       box = await startTestSandbox({ scenario: 'F01' });
       const files = stored(box, 'linkedservices', 'PartnerFiles');
-      const fixed = await runFix(options(box), recordingUI());
+      const fixed = await runFix(sessionOptions(box), recordingUI());
       expect(fixed.exitCode).toBe(0);
       const dev = box.clients.artifacts(
         (await box.clients.synapse.workspaces.get(box.target.resourceGroup,
@@ -159,7 +103,7 @@ describe('session edge cases', () => {
       edited.description = 'changed by a colleague after the fix';
       await writeDefinition(dev, 'linked-service', 'RestService', edited);
 
-      const result = await runRollback(options(box), recordingUI());
+      const result = await runRollback(sessionOptions(box), recordingUI());
 
       expect(result.exitCode).toBe(5);
       expect(result.summary.error?.code).toBe('etag-conflict');
@@ -172,14 +116,14 @@ describe('session edge cases', () => {
 
   it('rides out throttling on the linked-service writes without duplicating a change (F20)',
     async () => {
-      box = await startTestSandbox({ scenario: variant((s) => {
+      box = await startTestSandbox({ scenario: editedF01((s) => {
         s.faults = [
           { method: 'PUT', path: '/linkedservices/', status: 429, retryAfter: 0, times: 2 },
           { method: 'GET', path: 'operationStatuses', status: 500, times: 1 },
         ];
       }) });
 
-      const result = await runFix(options(box), recordingUI());
+      const result = await runFix(sessionOptions(box), recordingUI());
 
       expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
@@ -194,14 +138,14 @@ describe('session edge cases', () => {
     async () => {
       box = await startTestSandbox({ scenario: 'F01' });
       const controller = new AbortController();
-      const first = await runFix(options(box, { signal: controller.signal }), recordingUI(
+      const first = await runFix(sessionOptions(box, { signal: controller.signal }), recordingUI(
         (event) => {
           if (event.type === 'step.succeeded' && event.stepId === 'rewire') controller.abort();
         }));
       expect(first.summary.outcome).toBe('interrupted');
 
       const ui = recordingUI();
-      const second = await runFix(options(box), ui);
+      const second = await runFix(sessionOptions(box), ui);
 
       expect(second.summary.outcome).toBe('fixed');
       expect(second.summary.isApiReachable).toBe(true);
@@ -213,7 +157,7 @@ describe('session edge cases', () => {
     async () => {
       box = await startTestSandbox({ scenario: 'F01' });
       const controller = new AbortController();
-      await runFix(options(box, { signal: controller.signal }), recordingUI((event) => {
+      await runFix(sessionOptions(box, { signal: controller.signal }), recordingUI((event) => {
         if (event.type === 'step.succeeded' && event.stepId === 'rewire') controller.abort();
       }));
       const dev = box.clients.artifacts((await box.clients.synapse.workspaces.get(
@@ -223,7 +167,7 @@ describe('session edge cases', () => {
       edited.connectVia.referenceName = 'AutoResolveIntegrationRuntime';
       await writeDefinition(dev, 'linked-service', 'RestService', edited);
 
-      const resumed = await runFix(options(box), recordingUI());
+      const resumed = await runFix(sessionOptions(box), recordingUI());
 
       expect(resumed.summary.error).toBeUndefined();
       expect(resumed.summary.outcome).toBe('fixed');
@@ -231,7 +175,7 @@ describe('session edge cases', () => {
       expect(after.description).toBe('edited while the session was interrupted');
       expect(after.connectVia.referenceName).toBe('shir-doctor-ir');
 
-      expect((await runRollback(options(box), recordingUI())).exitCode).toBe(0);
+      expect((await runRollback(sessionOptions(box), recordingUI())).exitCode).toBe(0);
       expect(JSON.stringify(stored(box, 'linkedservices', 'RestService')))
         .toBe(JSON.stringify(edited));
     }, 60_000);
@@ -243,14 +187,14 @@ describe('session edge cases', () => {
       if (event.type === 'step.succeeded' && event.stepId === 'online') controller.abort();
     });
 
-    const first = await runFix(options(box, { signal: controller.signal }), ui);
+    const first = await runFix(sessionOptions(box, { signal: controller.signal }), ui);
     expect(first.exitCode).toBe(130);
     expect(first.summary.outcome).toBe('interrupted');
     expect(stored(box, 'linkedservices', 'RestService').connectVia.referenceName)
       .toBe('AutoResolveIntegrationRuntime');
 
     const resumedUI = recordingUI();
-    const second = await runFix(options(box), resumedUI);
+    const second = await runFix(sessionOptions(box), resumedUI);
 
     const started = resumedUI.events.find((e) => e.type === 'session.started');
     expect(started?.type === 'session.started' && started.isResumed).toBe(true);
