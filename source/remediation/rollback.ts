@@ -14,6 +14,8 @@
  *   item is not written. After each write, a GET must equal the backup canonically.
  * - Created resources are deleted newest first, only with `deleteCreated` (the CLI asks);
  *   first, test pipelines that interrupted runs left behind, which keep the runtime in use.
+ * - Each restore and delete is reported as it happens, as a step (started, then succeeded,
+ *   skipped or failed), so every presenter shows the rollback's progress.
  * - Ctrl-C: the change in progress is finished or parked, nothing further is changed (no
  *   delete after an interrupted restore), and a rerun finishes the rollback.
  */
@@ -196,15 +198,41 @@ async function restoreAll(
   const result: Restored = { restored: [], refused: [] };
   for (const item of changedDefinitions(contents)) {
     if (session.options.signal.aborted) break;
+    const step = startItem(session, `restore:${item.kind}:${item.name}`,
+      `Restore ${item.kind} ${item.name}`);
     try {
       const how = await restoreOne(session, artifacts, contents, item);
       result.restored.push(`${item.name} (${how})`);
+      step.succeeded(how);
     } catch (error) {
-      result.refused.push(isDoctorError(error) ? error
-        : toDoctorError(error, { operation: `restore ${item.name}`, resource: item.name }));
+      const refused = isDoctorError(error) ? error
+        : toDoctorError(error, { operation: `restore ${item.name}`, resource: item.name });
+      result.refused.push(refused);
+      step.failed(refused);
     }
   }
   return result;
+}
+
+/** The live report of one restore or delete, through the same step events a fix emits. */
+interface ItemStep {
+  succeeded(summary: string): void;
+  skipped(reason: string): void;
+  failed(error: DoctorError): void;
+}
+
+function startItem(session: Session, stepId: string, title: string): ItemStep {
+  const { bus } = session;
+  const startedAt = Date.now();
+  const elapsedMs = () => Date.now() - startedAt;
+  bus.emit({ type: 'step.started', stepId, title });
+  return {
+    succeeded: (summary) =>
+      bus.emit({ type: 'step.succeeded', stepId, summary, elapsedMs: elapsedMs() }),
+    skipped: (reason) => bus.emit({ type: 'step.skipped', stepId, title, reason }),
+    failed: (error) =>
+      bus.emit({ type: 'step.failed', stepId, error: error.info, elapsedMs: elapsedMs() }),
+  };
 }
 
 async function restoreOne(
@@ -320,17 +348,24 @@ async function deleteCreated(
     const isInFlight = wasInFlight(contents, resourceId);
     if (isInFlight && !(await isOurs(session.clients, resourceId, contents.sessionId))) continue;
     const change = contents.changes.find((item) => item.change.resourceId === resourceId);
-    const intentId = await session.journal.intend({ action: 'delete',
-      kind: change?.change.kind ?? 'virtual-machine', name: change?.change.name ?? resourceId,
-      resourceId });
+    const kind = change?.change.kind ?? 'virtual-machine';
+    const name = change?.change.name ?? resourceId;
+    const intentId = await session.journal.intend({ action: 'delete', kind, name, resourceId });
+    const step = startItem(session, `delete:${resourceId}`, `Delete ${kind} ${name}`);
     try {
       const isDeleted = await deleteResource(session.clients, artifacts, resourceId);
+      const leftInPlace = 'left in place: deleted with its parent, or an unknown type';
       await session.journal.conclude(intentId, isDeleted ? { isOk: true }
-        : { isOk: false, error: 'left in place: deleted with its parent, or an unknown type' });
-      if (isDeleted) deleted.push(change?.change.name ?? resourceId);
+        : { isOk: false, error: leftInPlace });
+      if (isDeleted) deleted.push(name);
+      if (isDeleted) step.succeeded('deleted');
+      else step.skipped(leftInPlace);
     } catch (error) {
       await session.journal.conclude(intentId, { isOk: false, error: String(error) });
-      throw toDoctorError(error, { operation: 'delete a created resource', resource: resourceId });
+      const failure = toDoctorError(error, { operation: 'delete a created resource',
+        resource: resourceId });
+      step.failed(failure);
+      throw failure;
     }
   }
   return deleted;

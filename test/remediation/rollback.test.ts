@@ -134,3 +134,36 @@ describe('rollback against the emulator', () => {
     expect(result.summary.error?.fix).toContain(fixId);
   }, 60_000);
 });
+
+describe('rollback progress', () => {
+  let box: TestSandbox;
+
+  beforeEach(async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+  });
+
+  afterEach(async () => {
+    await box?.cleanup();
+  });
+
+  it('reports each restore and delete as a step while it happens', async () => {
+    expect((await runFix(options(box), ui())).exitCode).toBe(0);
+    const rollbackUi = ui();
+
+    const result = await runRollback(options(box, { deleteCreated: true }), rollbackUi);
+
+    expect(result.exitCode).toBe(0);
+    const started = rollbackUi.events.filter((event) => event.type === 'step.started');
+    const titles = started.map((event) => event.type === 'step.started' ? event.title : '');
+    expect(titles.some((title) => title.startsWith('Restore '))).toBe(true);
+    expect(titles).toContain('Delete virtual-machine shir-doctor-vm');
+    const ids = started.map((event) => event.type === 'step.started' ? event.stepId : '');
+    const ended = rollbackUi.events
+      .filter((event) => event.type === 'step.succeeded' || event.type === 'step.skipped')
+      .map((event) => 'stepId' in event ? event.stepId : '');
+    expect(ended.sort()).toEqual([...ids].sort());
+    const finished = rollbackUi.events.findIndex((event) => event.type === 'session.finished');
+    const lastStep = rollbackUi.events.map((event) => event.type).lastIndexOf('step.succeeded');
+    expect(lastStep).toBeLessThan(finished);
+  }, 60_000);
+});
