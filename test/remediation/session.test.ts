@@ -19,10 +19,10 @@ import {
   runPlanOnly,
   runRollback,
   runVerify,
-  type SessionOptions,
 } from '../../source/remediation/session.js';
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sessionOptions } from '../helpers/session.js';
 
 /** A presenter whose methods live on its prototype, as class-based presenters do. */
 class RecordingUI implements SessionUI {
@@ -49,22 +49,6 @@ class RecordingUI implements SessionUI {
 
 function recordingUI(approval: boolean | typeof CANCELLED = true): RecordingUI {
   return new RecordingUI(approval);
-}
-
-function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
-    target: box.target,
-    connection: box.connection,
-    stateDir: join(box.stateDir, 'doctor'),
-    isAutoApproved: true,
-    signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
-    onlineDeadlineMs: 20_000,
-    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] },
-    retry: FAST_RETRY,
-    ...overrides,
-  };
 }
 
 function devPath(box: TestSandbox, kind: 'linkedservices' | 'pipelines', name: string): string {
@@ -104,7 +88,7 @@ describe('sessions against the emulator (F01)', () => {
     const pipeline = stored(box, 'pipelines', 'CallPartnerApi');
 
     const ui = recordingUI();
-    const fixed = await runFix(options(box), ui);
+    const fixed = await runFix(sessionOptions(box), ui);
 
     expect(fixed.summary.error).toBeUndefined();
     expect(fixed.exitCode).toBe(0);
@@ -135,18 +119,18 @@ describe('sessions against the emulator (F01)', () => {
     expect(fixed.summary.reportPaths.markdown).toBeDefined();
 
     const rerunUI = recordingUI();
-    const rerun = await runFix(options(box), rerunUI);
+    const rerun = await runFix(sessionOptions(box), rerunUI);
     expect(rerun.exitCode).toBe(0);
     expect(rerun.summary.outcome).toBe('healthy');
     expect(rerunUI.events.some((event) => event.type === 'step.started')).toBe(false);
 
     const verifyUI = recordingUI();
-    const verified = await runVerify(options(box), verifyUI);
+    const verified = await runVerify(sessionOptions(box), verifyUI);
     expect(checks(verifyUI).filter((check) => !check.isPassing)).toEqual([]);
     expect(verified.exitCode).toBe(0);
     expect(checks(verifyUI).length).toBeGreaterThanOrEqual(6);
 
-    const rolledBack = await runRollback(options(box), recordingUI());
+    const rolledBack = await runRollback(sessionOptions(box), recordingUI());
     expect(rolledBack.summary.error).toBeUndefined();
     expect(rolledBack.exitCode).toBe(0);
     expect(rolledBack.summary.outcome).toBe('rolled-back');
@@ -158,7 +142,7 @@ describe('sessions against the emulator (F01)', () => {
     expect(restored('linkedservices', 'PartnerFiles')).toBe(JSON.stringify(files));
     expect(restored('pipelines', 'CallPartnerApi')).toBe(JSON.stringify(pipeline));
 
-    const artefacts = filesUnder(options(box).stateDir).map((path) => readFileSync(path, 'utf8'));
+    const artefacts = filesUnder(sessionOptions(box).stateDir).map((path) => readFileSync(path, 'utf8'));
     for (const text of artefacts) {
       expect(text.match(AUTH_KEY_PATTERN)).toBeNull();
       for (const secret of Object.values(box.sandbox.adminSecrets)) {
@@ -170,7 +154,7 @@ describe('sessions against the emulator (F01)', () => {
   it('changes nothing when the plan is declined', async () => {
     const before = stored(box, 'linkedservices', 'RestService');
 
-    const declined = await runFix(options(box, { isAutoApproved: false }), recordingUI(false));
+    const declined = await runFix(sessionOptions(box, { isAutoApproved: false }), recordingUI(false));
 
     expect(declined.exitCode).toBe(6);
     expect(declined.summary.outcome).toBe('declined');
@@ -180,7 +164,7 @@ describe('sessions against the emulator (F01)', () => {
   it('plans without changing anything', async () => {
     const ui = recordingUI();
 
-    const planned = await runPlanOnly(options(box), ui);
+    const planned = await runPlanOnly(sessionOptions(box), ui);
 
     expect(planned.exitCode).toBe(0);
     const plan = ui.events.find((event) => event.type === 'plan.ready');
@@ -193,7 +177,7 @@ describe('sessions against the emulator (F01)', () => {
     const before = stored(box, 'linkedservices', 'RestService');
     const ui = recordingUI();
 
-    const failed = await runFix(options(box, { secrets: { resolve: async () => undefined } }), ui);
+    const failed = await runFix(sessionOptions(box, { secrets: { resolve: async () => undefined } }), ui);
 
     expect(failed.exitCode).toBe(5);
     expect(failed.summary.error?.code).toBe('secret-unavailable');

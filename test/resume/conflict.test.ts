@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
-import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import { writeDefinition } from '../../source/remediation/definitions.js';
-import { runFix, type SessionOptions } from '../../source/remediation/session.js';
-import { FAST_RETRY, startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { runFix } from '../../source/remediation/session.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { recordingUI, sessionOptions } from '../helpers/session.js';
 import { freshStateDir, removeStateDirs, stored } from './helpers.js';
 
 let box: TestSandbox | undefined;
@@ -23,33 +23,6 @@ afterEach(async () => {
 });
 
 afterAll(removeStateDirs);
-
-/** A UI that approves everything and records events; `onEvent` sees each one. */
-function recordingUI(onEvent?: (event: EventInput) => void): SessionUI & { events: EventInput[] } {
-  const events: EventInput[] = [];
-  return {
-    events,
-    emit: (event) => { events.push(event); onEvent?.(event); },
-    approve: async () => true,
-    confirm: async () => true,
-    askSecret: async () => CANCELLED,
-  };
-}
-
-function options(sandbox: TestSandbox): SessionOptions {
-  const secrets = sandbox.sandbox.adminSecrets;
-  return {
-    target: sandbox.target,
-    connection: sandbox.connection,
-    stateDir: join(sandbox.stateDir, 'doctor'),
-    isAutoApproved: true,
-    signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
-    onlineDeadlineMs: 20_000,
-    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] },
-    retry: FAST_RETRY,
-  };
-}
 
 /** Slows every runtime status read, so an edit started after the backup lands well before
  * the rewire (which waits for the node to come online). */
@@ -85,7 +58,7 @@ describe('a definition changed between backup and rewire', () => {
         isEditedBeforeRewire = isEdited;
       }
     });
-    const result = await runFix(options(sandbox), ui);
+    const result = await runFix(sessionOptions(sandbox), ui);
     await edit;
     const sessionId = ui.events.find((event) => event.type === 'session.started');
     const journal = await readJournal(sessionDirectory(join(sandbox.stateDir, 'doctor'),
@@ -102,7 +75,7 @@ describe('a definition changed between backup and rewire', () => {
     expect(stored(sandbox, 'linkedservices', 'PartnerFiles'))
       .toMatchObject({ connectVia: { referenceName: 'shir-doctor-ir' } });
 
-    const resumed = await runFix(options(sandbox), recordingUI());
+    const resumed = await runFix(sessionOptions(sandbox), recordingUI());
 
     expect(resumed.summary.error).toBeUndefined();
     expect(resumed.summary.outcome).toBe('fixed');
