@@ -2,34 +2,13 @@
  * The fix session on the field scenarios shipped in scenarios/ (SCENARIOS.md), one emulator
  * per test, timeScale 0.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
+import type { EventInput } from '../../source/engine/events.js';
 import type { PlanItem } from '../../source/engine/types.js';
-import {
-  runFix,
-  runRollback,
-  runVerify,
-  type SessionOptions,
-} from '../../source/remediation/session.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
-
-function recordingUI(): SessionUI & { events: EventInput[] } {
-  const events: EventInput[] = [];
-  return { events, emit: (event) => { events.push(event); }, approve: async () => true,
-    confirm: async () => true, askSecret: async () => CANCELLED };
-}
-
-function options(box: TestSandbox): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
-    target: box.target, connection: box.connection, stateDir: join(box.stateDir, 'doctor'),
-    isAutoApproved: true, signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] }, onlineDeadlineMs: 20_000,
-    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0, 0, 0] }, retry: FAST_RETRY,
-  };
-}
+import { runFix, runRollback, runVerify } from '../../source/remediation/session.js';
+import { startTestSandbox, stored, type TestSandbox } from '../helpers/sandbox.js';
+import { recordingUI, sessionOptions } from '../helpers/session.js';
 
 function planOf(ui: { events: EventInput[] }): PlanItem[] {
   const event = ui.events.find((item) => item.type === 'plan.ready');
@@ -41,8 +20,7 @@ function findingIds(ui: { events: EventInput[] }): string[] {
 }
 
 function connectVia(box: TestSandbox, name: string): string {
-  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/linkedservices/${name}`) as any;
-  return body.properties.connectVia?.referenceName;
+  return stored(box, 'linkedservices', name).connectVia?.referenceName;
 }
 
 describe('fix on the field scenarios', () => {
@@ -58,7 +36,7 @@ describe('fix on the field scenarios', () => {
       box = await startTestSandbox({ scenario: 'F04' });
       const ui = recordingUI();
 
-      const result = await runFix(options(box), ui);
+      const result = await runFix(sessionOptions(box), ui);
 
       expect(result.exitCode).toBe(0);
       expect(findingIds(ui)).toContain('linked-service.cross-tenant');
@@ -70,7 +48,7 @@ describe('fix on the field scenarios', () => {
     box = await startTestSandbox({ scenario: 'F05' });
     const ui = recordingUI();
 
-    const result = await runFix(options(box), ui);
+    const result = await runFix(sessionOptions(box), ui);
 
     expect(result.exitCode).toBe(0);
     const shared = planOf(ui).find((item) => item.detail.includes('shared'));
@@ -83,7 +61,7 @@ describe('fix on the field scenarios', () => {
       box = await startTestSandbox({ scenario: 'F07' });
       const before = connectVia(box, 'RestService');
 
-      const result = await runFix(options(box), recordingUI());
+      const result = await runFix(sessionOptions(box), recordingUI());
 
       expect(result.exitCode).toBe(4);
       expect(result.summary.error?.what).toContain('servicebus.windows.net');
@@ -95,12 +73,12 @@ describe('fix on the field scenarios', () => {
     box = await startTestSandbox({ scenario: 'F12' });
     const ui = recordingUI();
 
-    expect((await runFix(options(box), ui)).exitCode).toBe(0);
+    expect((await runFix(sessionOptions(box), ui)).exitCode).toBe(0);
     expect(findingIds(ui)).toContain('runtime.node-version-expired');
     expect(planOf(ui).some((item) => item.detail.includes('auto-update'))).toBe(true);
 
     const verifyUI = recordingUI();
-    const verified = await runVerify(options(box), verifyUI);
+    const verified = await runVerify(sessionOptions(box), verifyUI);
     expect(verified.exitCode).toBe(3);
     const version = verifyUI.events.find((e) => e.type === 'check' &&
       e.name === 'Runtime version and auto-update');
@@ -113,7 +91,7 @@ describe('fix on the field scenarios', () => {
       const path = `/dev/${box.target.workspaceName}/linkedservices/PartnerFiles`;
       const original = structuredClone((box.sandbox.peek(path) as any).properties);
 
-      expect((await runFix(options(box), recordingUI())).exitCode).toBe(0);
+      expect((await runFix(sessionOptions(box), recordingUI())).exitCode).toBe(0);
 
       const after = (box.sandbox.peek(path) as any).properties;
       expect(after.connectVia.referenceName).toBe('shir-doctor-ir');
@@ -122,7 +100,7 @@ describe('fix on the field scenarios', () => {
       expect(JSON.stringify(after.annotations)).toBe(JSON.stringify(original.annotations));
       expect(JSON.stringify(after)).not.toContain('**********');
 
-      expect((await runRollback(options(box), recordingUI())).exitCode).toBe(0);
+      expect((await runRollback(sessionOptions(box), recordingUI())).exitCode).toBe(0);
       expect(JSON.stringify((box.sandbox.peek(path) as any).properties))
         .toBe(JSON.stringify(original));
     }, 60_000);
@@ -132,7 +110,7 @@ describe('fix on the field scenarios', () => {
       box = await startTestSandbox({ scenario: 'F14' });
       const ui = recordingUI();
 
-      const result = await runFix(options(box), ui);
+      const result = await runFix(sessionOptions(box), ui);
 
       expect(result.summary.error).toBeUndefined();
       expect(result.exitCode).toBe(0);
