@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 
 import { generate } from 'selfsigned';
 
+import type { Connection } from '../../source/azure/types.js';
+
 /** One request the server received. */
 export interface SeenRequest {
   method: string;
@@ -32,15 +34,7 @@ export interface TestHttpsServer {
   caPem: string;
   requests: SeenRequest[];
   /** The fields a sandbox Connection needs, pointed at this server. */
-  connection: {
-    kind: 'sandbox';
-    endpoint: string;
-    caPem: string;
-    authorityHost: string;
-    tenantId: string;
-    clientId: string;
-    clientSecret: string;
-  };
+  connection: Extract<Connection, { kind: 'sandbox' }>;
   close(): Promise<void>;
 }
 
