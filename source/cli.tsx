@@ -81,7 +81,7 @@ async function runSession(line: SessionLine): Promise<number> {
     stderr: process.stderr,
   });
   const controller = new AbortController();
-  const unwatch = watchInterrupts(ui, controller);
+  const unwatch = watchInterrupts(ui, controller, line.command);
 
   try {
     const { runCommand } = await import('./commands/index.js');
@@ -119,7 +119,11 @@ async function runServe(flags: ServeFlags): Promise<number> {
 }
 
 /** Wires Ctrl-C (a key under Ink, SIGINT otherwise); returns the function that unwires it. */
-function watchInterrupts(ui: Presenter, controller: AbortController): () => void {
+function watchInterrupts(
+  ui: Presenter,
+  controller: AbortController,
+  command: string,
+): () => void {
   let presses = 0;
   const onInterrupt = (): void => {
     presses += 1;
@@ -130,7 +134,7 @@ function watchInterrupts(ui: Presenter, controller: AbortController): () => void
       exit(ExitCode.interrupted);
     }
 
-    ui.emit({ type: 'log', level: 'warn', message: interruptMessage(ui.runningSteps()) });
+    ui.emit({ type: 'log', level: 'warn', message: interruptMessage(ui.runningSteps(), command) });
     ui.cancelPrompts();
     controller.abort();
   };
@@ -140,11 +144,16 @@ function watchInterrupts(ui: Presenter, controller: AbortController): () => void
   return () => process.off('SIGINT', onInterrupt);
 }
 
-function interruptMessage(running: string[]): string {
+/**
+ * The first Ctrl-C aborts the change in flight (a definition write, a poll) rather than waiting
+ * for it: say so, and that a rerun of the same command picks it up.
+ */
+function interruptMessage(running: string[], command: string): string {
   const again = 'Press Ctrl-C again to exit at once.';
   if (running.length === 0) return `Interrupted: stopping before the next change. ${again}`;
 
-  return `Interrupted: finishing ${running.join(', ')}, then stopping. ${again}`;
+  return `Interrupted: stopping ${running.join(', ')}. The change in progress is parked, not ` +
+    `undone: run shir-doctor ${command} again to resume it. ${again}`;
 }
 
 /** Any thrown value as ErrorInfo; anything but a DoctorError is an internal error. */

@@ -1,11 +1,12 @@
 /**
  * Ctrl-C (SIGINT to the built CLI, no terminal) while the VM is being created at half demo
  * pace (sent once the journal shows the create in flight).
- * One press: the CLI says what it is finishing, parks the change, exits 130 by itself, and
- * leaves a journal with no change in doubt and no torn line. Two presses: it exits 130 at once,
- * leaving the VM create in doubt. Either way the same fix, run again, resumes the session and
- * ends with the same world as an uninterrupted run. A press during a linked-service rewrite
- * followed by a rollback gives back the world as it was before the fix.
+ * One press: the CLI says what it stops and that the change is parked (a rerun resumes it),
+ * parks it, exits 130 by itself, and leaves a journal with no change in doubt and no torn
+ * line. Two presses: it exits 130 at once, leaving the VM create in doubt. Either way the same
+ * fix, run again, resumes the session and ends with the same world as an uninterrupted run.
+ * A press during a linked-service rewrite followed by a rollback gives back the world as it
+ * was before the fix.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -85,7 +86,7 @@ async function expectResumedToFixed(stateDir: string, interrupted: WatchedRun): 
 }
 
 describe('Ctrl-C during a fix', () => {
-  it('first press: says what it finishes, parks the change, journal consistent, resumes',
+  it('first press: says the change is parked, parks it, journal consistent, resumes',
     async () => {
       const stateDir = await freshStateDir();
       const press = pressWhenInFlight(stateDir, 'virtual-machine create');
@@ -96,8 +97,10 @@ describe('Ctrl-C during a fix', () => {
 
       expect(run.killedAt, run.stderr).toBeDefined();
       expect(notice?.type === 'log' && notice.message)
-        .toMatch(/^Interrupted: finishing .*Virtual machine for the runtime.*, then stopping/);
-      expect(run.stderr).toContain('Interrupted: finishing');
+        .toMatch(/^Interrupted: stopping .*Virtual machine for the runtime.*\. The change in /);
+      expect(notice?.type === 'log' && notice.message)
+        .toContain('parked, not undone: run shir-doctor fix again to resume it');
+      expect(run.stderr).toContain('The change in progress is parked');
       expect(run.code).toBe(130);
       expect(summaryOf(run).outcome).toBe('interrupted');
       expect(journal.uncertain).toEqual([]);
