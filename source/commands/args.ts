@@ -71,6 +71,10 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseStrict>['values'];
 
+/** What `sandbox serve` reads; any other flag given to it is a mistake worth naming. */
+const SERVE_OPTIONS: ReadonlySet<string> =
+  new Set(['sandbox', 'sandbox-reset', 'scenario', 'time-scale', 'state-dir']);
+
 export const USAGE = `Usage: shir-doctor [command] [flags]
 
 Repairs a DEP-locked Synapse workspace with a self-hosted integration runtime, and proves it.
@@ -160,6 +164,11 @@ function toCommandName(command: string): CommandName {
 function toServeFlags(values: Values, rest: string[]): ServeFlags {
   if (rest[0] !== 'serve' || rest.length > 1) {
     throw usageError('"sandbox" needs the subcommand "serve".', 'Run shir-doctor sandbox serve.');
+  }
+  const extra = Object.keys(values).find((name) => !SERVE_OPTIONS.has(name));
+  if (extra !== undefined) {
+    throw usageError(`--${extra} does not apply to sandbox serve.`,
+      'Drop it: sandbox serve takes --scenario, --sandbox-reset, --time-scale and --state-dir.');
   }
 
   return {

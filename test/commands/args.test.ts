@@ -101,6 +101,16 @@ describe('command line', () => {
     expect(line.flags.target).toMatchObject({ apiUrl: 'https://api.example/v1' });
   });
 
+  it('refuses flags sandbox serve would ignore', () => {
+    for (const flag of [['--yes'], ['--json'], ['--workspace', 'w'], ['--session', 's']]) {
+      const error = usageErrorOf(['sandbox', 'serve', ...flag]);
+      expect(error.exitCode).toBe(ExitCode.usage);
+      expect(error.what).toContain(flag[0]);
+    }
+    expect(parseCommandLine(['sandbox', 'serve', '--sandbox', '--time-scale', '0']).kind)
+      .toBe('serve');
+  });
+
   it('refuses --secrets-file with --sandbox instead of ignoring it', () => {
     const error = usageErrorOf(['--sandbox', '--secrets-file', 'secrets.json']);
     expect(error.exitCode).toBe(ExitCode.usage);
