@@ -60,11 +60,13 @@ export async function azureSecrets(options: AzureSecretOptions): Promise<SecretS
 
 async function readSecretsFile(path: string): Promise<Record<string, string>> {
   const parsed = await readJson(path);
-  const isTable =
-    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
-    Object.values(parsed).every((value) => typeof value === 'string');
-  if (!isTable) {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw secretsFileError(path, 'it is not a JSON object of strings');
+  }
+  // The key is named so the admin finds the entry; its value is a secret and is not shown.
+  const wrong = Object.keys(parsed).find((key) => typeof parsed[key as never] !== 'string');
+  if (wrong !== undefined) {
+    throw secretsFileError(path, `the value of "${wrong}" is not a string`);
   }
   for (const value of Object.values(parsed)) registerSecret(value as string);
 

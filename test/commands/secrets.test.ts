@@ -75,4 +75,17 @@ describe('secret sources', () => {
     await expect(azureSecrets({ secretsFile: file, env: {}, ui: fakeUi(''), isInteractive: false }))
       .rejects.toMatchObject({ info: { fix: expect.stringContaining('--secrets-file') } });
   });
+
+  it('names the entry whose value is not a string, without showing any value', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shir-secrets-'));
+    const file = join(dir, 'typed.json');
+    await writeFile(file, JSON.stringify({ 'A:/ok': 'Visible-Secret-1', 'B:/port': 8443 }));
+
+    const error = await azureSecrets({ secretsFile: file, env: {}, ui: fakeUi(''),
+      isInteractive: false }).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ info: { why: expect.stringContaining('"B:/port"') } });
+    expect(JSON.stringify(error)).not.toContain('Visible-Secret-1');
+    expect(JSON.stringify(error)).not.toContain('8443');
+  });
 });
