@@ -376,9 +376,9 @@ const POLL = { updateIntervalInMs: 500 };
 /**
  * A create that was interrupted in flight may or may not have happened: delete the resource
  * only when it exists and carries this session's tag (runtimes carry no tags: existing is
- * enough, their name is the session's).
+ * enough, their name is the session's). A fix summary uses it too, for what a rerun took over.
  */
-async function isOurs(
+export async function isOurs(
   clients: AzureClients,
   resourceId: string,
   sessionId: string,

@@ -33,6 +33,7 @@ import {
   openJournal,
   readJournal,
   type FileJournal,
+  type JournalContents,
   type JournalEntry,
 } from '../engine/journal.js';
 import { registerUrlPassword } from '../engine/redact.js';
@@ -52,6 +53,7 @@ import { infrastructureSteps } from './host.js';
 import { makePlan, type PlanResult } from './plan.js';
 import { proveStep } from './prove.js';
 import { backupStep, preflightSecrets, rewireStep } from './rewire.js';
+import { isOurs as isOursInAzure } from './rollback.js';
 import { verifyApiUrl } from './verify.js';
 
 /** What every command needs; the CLI builds it. */
@@ -223,7 +225,30 @@ async function changesOf(session: Session): Promise<SessionSummary['changes']> {
     const name = `${change.kind} ${change.name}`;
     if (!list.includes(name)) list.push(name);
   }
+  if (session.command === 'fix') {
+    for (const name of await takenOver(session, contents)) {
+      if (!changes.created.includes(name)) changes.created.push(name);
+    }
+  }
   return changes;
+}
+
+/**
+ * Creates an earlier run of this session cut off in flight (no outcome) whose resource exists
+ * and carries the session's tag: the rerun took them over instead of creating them again, so
+ * they were created by this session all the same (e.g. the VM).
+ */
+async function takenOver(session: Session, contents: JournalContents): Promise<string[]> {
+  const since = lastOpenedAt(contents.entries);
+  const names: string[] = [];
+  for (const { change, result, at } of contents.changes) {
+    if (result !== undefined || at >= since || change.action !== 'create') continue;
+    if (SKIPPED_IN_CHANGES.has(change.kind)) continue;
+    const isOurs = await isOursInAzure(session.clients, change.resourceId, contents.sessionId)
+      .catch(() => false);
+    if (isOurs) names.push(`${change.kind} ${change.name}`);
+  }
+  return names;
 }
 
 function lastOpenedAt(entries: JournalEntry[]): string {
