@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
+  armId,
   eventText,
   filesUnder,
   findings,
@@ -27,9 +28,7 @@ afterEach(async () => {
 });
 
 function workspaceId(scenario: ScenarioBox): string {
-  const { subscriptionId, resourceGroup, workspaceName } = scenario.target;
-  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/` +
-    `Microsoft.Synapse/workspaces/${workspaceName}`;
+  return armId(scenario, 'Microsoft.Synapse/workspaces', scenario.target.workspaceName);
 }
 
 describe('F02: Web activities that call the API with no connectVia', () => {

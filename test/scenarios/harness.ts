@@ -25,7 +25,10 @@ import {
   type SessionOptions,
   type SessionResult,
 } from '../../source/remediation/session.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sessionOptions } from '../helpers/session.js';
+
+export { stored } from '../helpers/sandbox.js';
 
 /** A presenter stand-in: records events, answers prompts as told. */
 export interface RecordingUI extends SessionUI {
@@ -89,7 +92,7 @@ export async function startScenario(scenario: string): Promise<ScenarioBox> {
     doctorDir,
     requestLogPath,
     requests: () => readRequests(requestLogPath),
-    options: (overrides = {}, target = {}) => sessionOptions(box, doctorDir, overrides, target),
+    options: (overrides = {}, target = {}) => scenarioOptions(box, doctorDir, overrides, target),
     cleanup: async () => {
       await box.cleanup();
       rmSync(stateDir, { recursive: true, force: true });
@@ -100,25 +103,20 @@ export async function startScenario(scenario: string): Promise<ScenarioBox> {
   };
 }
 
-function sessionOptions(
+/** Session options with the product state in `stateDir`, a 2 s online deadline, 10 ms polls. */
+function scenarioOptions(
   box: TestSandbox,
   stateDir: string,
   overrides: Partial<SessionOptions>,
   target: Partial<Target>,
 ): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
+  return sessionOptions(box, {
     target: { ...box.target, ...target },
-    connection: box.connection,
     stateDir,
-    isAutoApproved: true,
-    signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
     onlineDeadlineMs: 2_000,
     tuning: { pollIntervalMs: 10, installRetryDelaysMs: [0, 0, 0] },
-    retry: FAST_RETRY,
     ...overrides,
-  };
+  });
 }
 
 function readRequests(path: string): LoggedRequest[] {
@@ -168,12 +166,6 @@ export function planItems(ui: RecordingUI): PlanItem[] {
 
 export function startedSteps(ui: RecordingUI): string[] {
   return ui.events.flatMap((event) => event.type === 'step.started' ? [event.stepId] : []);
-}
-
-/** The stored (unmasked) properties of a linked service or pipeline. */
-export function stored(box: ScenarioBox, kind: 'linkedservices' | 'pipelines', name: string): any {
-  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/${kind}/${name}`) as any;
-  return body === undefined ? undefined : structuredClone(body.properties);
 }
 
 /** The ARM id of a resource in the scenario's resource group. */
