@@ -11,7 +11,7 @@ export interface SandboxOptions {
    * the scenario of the world saved in `stateDir` (kept as it was left), else `F01`.
    */
   scenario?: string;
-  /** Discard the persisted world and load the scenario again. */
+  /** Discard the persisted world and load the scenario again (the saved one if none given). */
   reset?: boolean;
   /** Multiplies every simulated latency: 1 = demo pacing, 0 = instant (tests). */
   timeScale?: number;

@@ -63,11 +63,24 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
   };
 }
 
-/** The named scenario; without one, the saved world's (so it is kept), else F01. */
+/**
+ * The named scenario; without one, the saved world's (kept as it is, or started again on
+ * reset), else F01. A reset does not need the saved world to be readable.
+ */
 function scenarioFor(options: SandboxOptions): Scenario {
-  const saved = options.scenario === undefined && options.reset !== true
-    ? savedScenario(options.stateDir) : undefined;
-  return saved ?? loadScenario(options.scenario ?? 'F01');
+  if (options.scenario !== undefined) return loadScenario(options.scenario);
+  const saved = options.reset === true
+    ? tryQuietly(() => savedScenario(options.stateDir))
+    : savedScenario(options.stateDir);
+  return saved ?? loadScenario('F01');
+}
+
+function tryQuietly<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 interface RouteDeps {

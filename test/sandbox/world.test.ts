@@ -37,7 +37,7 @@ describe('persisted world', () => {
     await third.close();
   });
 
-  it('a start that names no scenario keeps the saved world of another scenario', async () => {
+  it('a start without a scenario keeps (or on reset restarts) the saved one', async () => {
     const stateDir = tempState();
     const file = join(stateDir, 'custom.json');
     writeFileSync(file, JSON.stringify({ id: 'X-kept', extends: 'F01', description: 'kept',
@@ -51,8 +51,12 @@ describe('persisted world', () => {
     await second.close();
 
     const third = await startSandbox({ stateDir, timeScale: 0, reset: true });
-    expect(third.target.workspaceName).toBe(loadScenario('F01').target.workspaceName);
+    expect(third.target.workspaceName).toBe('syn-kept');
     await third.close();
+
+    const fourth = await startSandbox({ stateDir, timeScale: 0, reset: true, scenario: 'F01' });
+    expect(fourth.target.workspaceName).toBe(loadScenario('F01').target.workspaceName);
+    await fourth.close();
   });
 
   it('refuses a saved world it cannot read and leaves it; reset replaces it', async () => {
