@@ -18,7 +18,7 @@ import { ArtifactsClient } from '@azure/synapse-artifacts';
 
 import { registerSecret } from '../engine/redact.js';
 import { loopbackGuardPolicy, retryReporterPolicy, type RetryInfo } from './policies.js';
-import type { AzureClients, Connection } from './types.js';
+import type { ArtifactsOptions, AzureClients, Connection } from './types.js';
 
 /** Token scope of Azure Resource Manager. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -76,12 +76,14 @@ export function createClients(
       ...endpoint,
       credentialScopes: [ARM_SCOPE],
     }),
-    artifacts(devEndpoint: string): ArtifactsClient {
-      const cached = artifactsByEndpoint.get(devEndpoint);
+    artifacts(devEndpoint: string, options: ArtifactsOptions = {}): ArtifactsClient {
+      const retryOptions = { ...common.retryOptions, ...options };
+      const key = `${devEndpoint} ${retryOptions.maxRetries}`;
+      const cached = artifactsByEndpoint.get(key);
       if (cached) return cached;
 
-      const client = new ArtifactsClient(credential, devEndpoint, common);
-      artifactsByEndpoint.set(devEndpoint, client);
+      const client = new ArtifactsClient(credential, devEndpoint, { ...common, retryOptions });
+      artifactsByEndpoint.set(key, client);
       return client;
     },
   };

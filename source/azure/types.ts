@@ -26,6 +26,15 @@ export interface AzureClients {
   synapse: SynapseManagementClient;
   compute: ComputeManagementClient;
   network: NetworkManagementClient;
-  /** A dev-endpoint client for one workspace (`connectivityEndpoints.dev`). */
-  artifacts(devEndpoint: string): ArtifactsClient;
+  /**
+   * A dev-endpoint client for one workspace (`connectivityEndpoints.dev`); `options` may ask
+   * for fewer retries (e.g. none, for a first reachability probe that must fail fast).
+   */
+  artifacts(devEndpoint: string, options?: ArtifactsOptions): ArtifactsClient;
+}
+
+/** Per-client overrides of the shared retry options for a dev-endpoint client. */
+export interface ArtifactsOptions {
+  /** Retries after the first attempt; the shared default when absent. */
+  maxRetries?: number;
 }

@@ -247,6 +247,7 @@ async function readDefinitions(
 ): Promise<Definitions> {
   if (!workspace.devEndpoint) throw missingDevEndpoint(workspace);
 
+  await probeDevEndpoint(clients, workspace);
   const artifacts = clients.artifacts(workspace.devEndpoint);
   try {
     const linkedServiceNames: string[] = [];
@@ -264,6 +265,23 @@ async function readDefinitions(
     };
   } catch (error) {
     throw devEndpointError(error, workspace);
+  }
+}
+
+/**
+ * A private workspace's dev endpoint is often not reachable from here at all (F08): one first
+ * request without retries, so a refused or unresolvable endpoint fails at once instead of after
+ * the SDK's retries. Any other failure is left to the retried reads that follow.
+ */
+async function probeDevEndpoint(clients: AzureClients, workspace: WorkspacePosture)
+  : Promise<void> {
+  if (workspace.publicNetworkAccess !== 'Disabled' || !workspace.devEndpoint) return;
+  const probe = clients.artifacts(workspace.devEndpoint, { maxRetries: 0 });
+  try {
+    await probe.linkedServiceOperations.listLinkedServicesByWorkspace().byPage().next();
+  } catch (error) {
+    const mapped = devEndpointError(error, workspace);
+    if (mapped.info.code === 'dev-endpoint-unreachable') throw mapped;
   }
 }
 

@@ -72,4 +72,15 @@ describe('detect against the emulator', () => {
       expect(error.info.fix).toContain('private endpoint');
       expect(error.info.fix).toContain('DNS');
     });
+
+  it('fails at the first refused dev-endpoint request, without retrying it (F08)', async () => {
+    box = await startTestSandbox({ scenario: 'F08' });
+
+    const error = await detect(box.clients, box.target).catch((caught) => caught);
+
+    expect(isDoctorError(error)).toBe(true);
+    expect(error.info.code).toBe('dev-endpoint-unreachable');
+    expect(error.info.fix).toContain('private endpoint');
+    expect(box.retries).toEqual([]);
+  });
 });
