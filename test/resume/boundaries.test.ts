@@ -12,6 +12,7 @@ import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { fixSteps } from '../../source/remediation/session.js';
 import {
   ensureBuilt,
+  fixedStateDir,
   freshStateDir,
   issuedKeys,
   keyLeaks,
@@ -35,10 +36,7 @@ let reference: WorldSnapshot;
 
 beforeAll(async () => {
   await ensureBuilt();
-  const stateDir = await freshStateDir();
-  const run = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
-  expect(summaryOf(run).outcome, run.stderr).toBe('fixed');
-  reference = await snapshot(stateDir);
+  reference = await snapshot(await fixedStateDir());
 }, TIMEOUT);
 
 type Boundary = 'started' | 'ended';

@@ -7,15 +7,17 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 
 import type { DoctorEvent, SessionSummary } from '../../source/engine/events.js';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { writeDefinition } from '../../source/remediation/definitions.js';
 import { AUTH_KEY_PATTERN } from '../../source/wire/guest.js';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { startTestSandbox, stored, type TestSandbox } from '../helpers/sandbox.js';
 import { CLI, readTree, ROOT } from '../e2e/cli.js';
 
 export { ensureBuilt, readTree, runCli } from '../e2e/cli.js';
+export { stored } from '../helpers/sandbox.js';
 
 /** A finished child run of the CLI. */
 export interface WatchedRun {
@@ -129,6 +131,17 @@ export function summaryOf(run: WatchedRun): SessionSummary {
   return last.summary;
 }
 
+/**
+ * A new state folder in which one uninterrupted `fix --yes` ran through the built CLI; asserts
+ * that it fixed (call `ensureBuilt` first).
+ */
+export async function fixedStateDir(): Promise<string> {
+  const stateDir = await freshStateDir();
+  const run = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
+  expect(summaryOf(run).outcome, run.stderr).toBe('fixed');
+  return stateDir;
+}
+
 /** What the persisted world holds, as the tests compare it. */
 export interface WorldSnapshot {
   /** Names per kind of ARM resource in the resource group, sorted. */
@@ -139,6 +152,11 @@ export interface WorldSnapshot {
   linkedServices: Record<string, unknown>;
   /** Stored `properties` of every pipeline, by name. */
   pipelines: Record<string, unknown>;
+}
+
+/** Serialises a world's definitions: equal strings mean equal bytes, key order included. */
+export function definitionsJson(world: WorldSnapshot): string {
+  return JSON.stringify({ linkedServices: world.linkedServices, pipelines: world.pipelines });
 }
 
 /** Opens the world the CLI left in `stateDir` and runs `work` on it. */
@@ -210,15 +228,6 @@ async function definitionsOf(
     pipelines[item.name!] = stored(box, 'pipelines', item.name!);
   }
   return { linkedServices, pipelines };
-}
-
-/** The stored, unmasked `properties` of a definition, as the emulator keeps it. */
-export function stored(box: TestSandbox, kind: 'linkedservices' | 'pipelines', name: string):
-  unknown {
-  const body = box.sandbox.peek(`/dev/${box.target.workspaceName}/${kind}/${name}`) as
-    { properties?: unknown } | undefined;
-
-  return body === undefined ? undefined : structuredClone(body.properties);
 }
 
 /** PUTs a linked service's stored properties, changed by `edit`, through the SDK. */

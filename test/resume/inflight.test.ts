@@ -16,6 +16,7 @@ import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { TAGS } from '../../source/wire/guest.js';
 import {
   ensureBuilt,
+  fixedStateDir,
   freshStateDir,
   isInFlight,
   issuedKeys,
@@ -74,10 +75,7 @@ let reference: WorldSnapshot;
 
 beforeAll(async () => {
   await ensureBuilt();
-  const stateDir = await freshStateDir();
-  const run = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
-  expect(summaryOf(run).outcome, run.stderr).toBe('fixed');
-  reference = await snapshot(stateDir);
+  reference = await snapshot(await fixedStateDir());
 }, TIMEOUT);
 
 function announces(event: DoctorEvent, kill: InFlightKill): boolean {

@@ -14,6 +14,7 @@ import type { DoctorEvent } from '../../source/engine/events.js';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import {
   ensureBuilt,
+  fixedStateDir,
   freshStateDir,
   isInFlight,
   issuedKeys,
@@ -40,10 +41,7 @@ let reference: WorldSnapshot;
 
 beforeAll(async () => {
   await ensureBuilt();
-  const stateDir = await freshStateDir();
-  const run = await watchCli([...sandboxArgs('fix', stateDir), '--yes']);
-  expect(summaryOf(run).outcome, run.stderr).toBe('fixed');
-  reference = await snapshot(stateDir);
+  reference = await snapshot(await fixedStateDir());
 }, TIMEOUT);
 
 function isVmCreate(event: DoctorEvent): boolean {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJournal, sessionDirectory } from '../../source/engine/journal.js';
 import { planHasChanges } from '../../source/engine/types.js';
 import {
+  definitionsJson,
   editLinkedService,
   ensureBuilt,
   freshStateDir,
@@ -34,11 +35,6 @@ const TIMEOUT = 120_000;
 afterAll(removeStateDirs);
 
 beforeAll(ensureBuilt, TIMEOUT);
-
-/** Serialises the definitions: equal strings mean equal bytes, key order included. */
-function definitionsJson(world: WorldSnapshot): string {
-  return JSON.stringify({ linkedServices: world.linkedServices, pipelines: world.pipelines });
-}
 
 /** A fresh world, its snapshot before anything ran, and a finished fix on it. */
 async function fixedWorld(): Promise<{ stateDir: string; before: WorldSnapshot;

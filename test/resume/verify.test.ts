@@ -13,6 +13,7 @@ import type { DoctorEvent } from '../../source/engine/events.js';
 import {
   editLinkedService,
   ensureBuilt,
+  fixedStateDir,
   freshStateDir,
   issuedKeys,
   keyLeaks,
@@ -35,9 +36,7 @@ let fixedDir = '';
 
 beforeAll(async () => {
   await ensureBuilt();
-  fixedDir = await freshStateDir();
-  const fix = await watchCli([...sandboxArgs('fix', fixedDir), '--yes']);
-  expect(summaryOf(fix).outcome, fix.stderr).toBe('fixed');
+  fixedDir = await fixedStateDir();
 }, TIMEOUT);
 
 /** A copy of the repaired state folder (sessions and world), changed by `breakIt`. */
