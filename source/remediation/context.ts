@@ -134,6 +134,11 @@ export interface Produced {
   subnetId?: string;
   /** The install script's output, already redacted, for the online step's diagnosis. */
   installOutput?: string;
+  /**
+   * Hosts the egress probe could not resolve from the VM without failing the step (the
+   * representative `*.servicebus.windows.net` host), for the online step's diagnosis.
+   */
+  unresolvedHosts?: string[];
   /** The end-to-end test's result (prove step). */
   e2e?: EndToEndResult;
 }

@@ -12,7 +12,13 @@ import type { Finding } from '../engine/types.js';
 import type { FixContext, NodeView, RuntimeView } from './context.js';
 import { tailOf } from './guest.js';
 import { sleep, tuningOf } from './resources.js';
-import { diagnoseNode, findNode, readRuntimeStatus } from './runtime.js';
+import {
+  diagnoseNode,
+  findNode,
+  readRuntimeStatus,
+  serviceBusUnresolved,
+  type NodeFacts,
+} from './runtime.js';
 
 export function onlineStep(): Step<FixContext> {
   return {
@@ -70,7 +76,8 @@ export function notOnline(
 ): DoctorError {
   const { nodeName, runtimeName } = context.decisions;
   const node = findNode(runtime, nodeName);
-  const findings = node ? diagnoseNode(node, runtime) : [];
+  const facts = { unresolvedHosts: context.produced.unresolvedHosts };
+  const findings = node ? diagnoseNode(node, runtime, facts) : [];
   const state = node ? `node ${nodeName} is ${node.status}` : `node ${nodeName} is not listed`;
 
   return new DoctorError({
@@ -78,7 +85,7 @@ export function notOnline(
     what: `The runtime on the VM did not come Online within ${Math.round(deadlineMs / 1000)} s: ` +
       `${state} (runtime ${runtimeName} is ${runtime?.state ?? 'unknown'}).`,
     why: whyNotOnline(node, findings, context.produced.installOutput),
-    fix: fixFor(node, findings, context.decisions.host.vmName),
+    fix: fixFor(node, findings, context.decisions.host.vmName, facts),
     exitCode: ExitCode.applyFailed,
   });
 }
@@ -99,8 +106,18 @@ function whyNotOnline(
   return lines.join('\n');
 }
 
-function fixFor(node: NodeView | undefined, findings: Finding[], vmName: string): string {
+function fixFor(
+  node: NodeView | undefined,
+  findings: Finding[],
+  vmName: string,
+  facts: NodeFacts,
+): string {
   const ids = new Set(findings.map((finding) => finding.id));
+  if (ids.has('runtime.node-service-bus-dns-failed')) {
+    return `Make ${serviceBusUnresolved(facts)} resolvable from the VM: check the VNet's DNS ` +
+      'servers and any private DNS zone (privatelink.servicebus.windows.net) that shadows ' +
+      '*.servicebus.windows.net, then run shir-doctor verify.';
+  }
   if (ids.has('runtime.node-service-bus-blocked')) {
     return 'Allow outbound 443 from the VM to *.servicebus.windows.net (NSG, firewall or ' +
       'proxy; pass --proxy if egress goes through a proxy), then run shir-doctor verify.';

@@ -70,6 +70,7 @@ async function runProbeStep(context: FixContext, io: StepIO): Promise<StepOutcom
   io.progress(`probing egress from ${vmName}`);
   const hosts = await probeTargets(context);
   const report = await runProbe(context, hosts, io.journal);
+  context.produced.unresolvedHosts = report.warnings.map((item) => item.host);
   if (report.failures.length > 0) throw probeFailure(report);
 
   const total = report.results.length;

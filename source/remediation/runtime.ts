@@ -102,14 +102,25 @@ export function findNode(
   return runtime?.nodes.find((node) => node.nodeName.toLowerCase() === nodeName.toLowerCase());
 }
 
+/** What else is known about the node's machine, e.g. from the egress probe. */
+export interface NodeFacts {
+  /** Hosts that did not resolve from the VM (probe result `dns-failed`). */
+  unresolvedHosts?: string[];
+}
+
 /**
  * What is wrong with one node, as findings with the wire facts behind them. A healthy,
- * up-to-date node yields no findings. Pass the runtime for version and auto-update checks.
+ * up-to-date node yields no findings. Pass the runtime for version and auto-update checks,
+ * and the probe's facts so a lost service bus is blamed on DNS when the name did not resolve.
  */
-export function diagnoseNode(node: NodeView, runtime?: RuntimeView): Finding[] {
+export function diagnoseNode(
+  node: NodeView,
+  runtime?: RuntimeView,
+  facts: NodeFacts = {},
+): Finding[] {
   const findings = [
     ...statusFindings(node),
-    ...capabilityFindings(node),
+    ...capabilityFindings(node, facts),
     ...versionFindings(node, runtime),
   ];
   return findings;
@@ -136,11 +147,22 @@ function statusFindings(node: NodeView): Finding[] {
   }
 }
 
-function capabilityFindings(node: NodeView): Finding[] {
+function capabilityFindings(node: NodeView, facts: NodeFacts): Finding[] {
   const subject = node.nodeName;
   const capabilities = node.capabilities;
   const findings: Finding[] = [];
-  if (isFalse(capabilities.serviceBusConnected)) {
+  const unresolved = serviceBusUnresolved(facts);
+  if (isFalse(capabilities.serviceBusConnected) && unresolved) {
+    findings.push({
+      id: 'runtime.node-service-bus-dns-failed',
+      severity: 'problem',
+      subject,
+      title: `Node ${subject} cannot reach *.servicebus.windows.net: DNS resolution failed ` +
+        `for ${unresolved} on the VM`,
+      evidence: ['capabilities.serviceBusConnected = False', `status = ${node.status}`,
+        `egress probe: ${unresolved} dns-failed`],
+    });
+  } else if (isFalse(capabilities.serviceBusConnected)) {
     findings.push({
       id: 'runtime.node-service-bus-blocked',
       severity: 'problem',
@@ -164,6 +186,12 @@ function capabilityFindings(node: NodeView): Finding[] {
       evidence: ['capabilities.credentialInSync = False'] });
   }
   return findings;
+}
+
+/** The first `*.servicebus.windows.net` host the probe could not resolve, if any. */
+export function serviceBusUnresolved(facts: NodeFacts): string | undefined {
+  return facts.unresolvedHosts?.find((host) => host.toLowerCase()
+    .endsWith('.servicebus.windows.net'));
 }
 
 function isFalse(value: string | undefined): boolean {
