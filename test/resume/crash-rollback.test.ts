@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fixSteps } from '../../source/remediation/session.js';
 import {
+  definitionsJson,
   ensureBuilt,
   freshStateDir,
   isInFlight,
@@ -30,10 +31,6 @@ afterAll(removeStateDirs);
 const STEP_IDS = ['network', 'vm', 'install', 'online', 'rewire', 'prove'];
 
 beforeAll(ensureBuilt, TIMEOUT);
-
-function definitionsJson(world: WorldSnapshot): string {
-  return JSON.stringify({ linkedServices: world.linkedServices, pipelines: world.pipelines });
-}
 
 async function rollBackAll(stateDir: string) {
   return watchCli([...sandboxArgs('rollback', stateDir), '--delete-created', '--yes']);
