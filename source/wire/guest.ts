@@ -85,4 +85,7 @@ export const TAGS = {
 } as const;
 
 /** Matches an integration runtime auth key anywhere in text (AZURE-WIRE.md). */
-export const AUTH_KEY_PATTERN = /IR@[0-9a-fA-F-]{36}@[^@\s"']+@ServiceEndpoint=[^@\s"']+@[A-Za-z0-9+/=]+/g;
+export const AUTH_KEY_PATTERN = new RegExp(
+  'IR@[0-9a-fA-F-]{36}@[^@\\s"\']+@ServiceEndpoint=[^@\\s"\']+@[A-Za-z0-9+/=]+',
+  'g',
+);

@@ -142,7 +142,8 @@ describe('sessions against the emulator (F01)', () => {
     expect(restored('linkedservices', 'PartnerFiles')).toBe(JSON.stringify(files));
     expect(restored('pipelines', 'CallPartnerApi')).toBe(JSON.stringify(pipeline));
 
-    const artefacts = filesUnder(sessionOptions(box).stateDir).map((path) => readFileSync(path, 'utf8'));
+    const artefacts = filesUnder(sessionOptions(box).stateDir)
+      .map((path) => readFileSync(path, 'utf8'));
     for (const text of artefacts) {
       expect(text.match(AUTH_KEY_PATTERN)).toBeNull();
       for (const secret of Object.values(box.sandbox.adminSecrets)) {
@@ -154,7 +155,8 @@ describe('sessions against the emulator (F01)', () => {
   it('changes nothing when the plan is declined', async () => {
     const before = stored(box, 'linkedservices', 'RestService');
 
-    const declined = await runFix(sessionOptions(box, { isAutoApproved: false }), recordingUI(false));
+    const options = sessionOptions(box, { isAutoApproved: false });
+    const declined = await runFix(options, recordingUI(false));
 
     expect(declined.exitCode).toBe(6);
     expect(declined.summary.outcome).toBe('declined');
@@ -177,7 +179,8 @@ describe('sessions against the emulator (F01)', () => {
     const before = stored(box, 'linkedservices', 'RestService');
     const ui = recordingUI();
 
-    const failed = await runFix(sessionOptions(box, { secrets: { resolve: async () => undefined } }), ui);
+    const noSecrets = { resolve: async () => undefined };
+    const failed = await runFix(sessionOptions(box, { secrets: noSecrets }), ui);
 
     expect(failed.exitCode).toBe(5);
     expect(failed.summary.error?.code).toBe('secret-unavailable');
