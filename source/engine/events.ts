@@ -22,6 +22,8 @@ export type SessionOutcome =
   /** The admin declined the plan; nothing changed. */
   | 'declined'
   | 'rolled-back'
+  /** rollback: no session in the state folder changed this workspace; nothing was undone. */
+  | 'nothing-to-roll-back'
   | 'failed'
   | 'interrupted';
 

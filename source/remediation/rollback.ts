@@ -138,7 +138,7 @@ function nothingToRollBack(
     }));
   }
   return finishSession(session, {
-    outcome: 'healthy',
+    outcome: 'nothing-to-roll-back',
     headline: 'Nothing to roll back: no fix session changed this workspace.',
     exitCode: ExitCode.ok,
   });

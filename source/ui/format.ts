@@ -45,13 +45,15 @@ export const OUTCOME_LABEL: Record<SessionOutcome, string> = {
   'not-applicable': 'Not applicable',
   declined: 'Declined: nothing changed',
   'rolled-back': 'Rolled back',
+  'nothing-to-roll-back': 'Nothing to roll back',
   failed: 'Failed',
   interrupted: 'Interrupted',
 };
 
 /** Outcomes that mean the admin got what they came for. */
 export function isGoodOutcome(outcome: SessionOutcome): boolean {
-  return outcome === 'fixed' || outcome === 'healthy' || outcome === 'rolled-back';
+  return outcome === 'fixed' || outcome === 'healthy' || outcome === 'rolled-back' ||
+    outcome === 'nothing-to-roll-back';
 }
 
 /** Short severity tags for findings. */

@@ -92,6 +92,7 @@ describe('rollback against the emulator', () => {
 
     const again = await runRollback(options(box), ui());
     expect(again.exitCode).toBe(0);
+    expect(again.summary.outcome).toBe('nothing-to-roll-back');
     expect(again.summary.headline).toContain('Nothing to roll back');
   }, 60_000);
 
