@@ -440,7 +440,8 @@ function declined(session: Session): Promise<SessionResult> {
     outcome: 'declined',
     headline: 'The plan was declined; nothing was changed.',
     exitCode: ExitCode.declined,
-    nextCommands: ['shir-doctor plan'],
+    // The plan was just shown: what applies it is a fix with --yes (or a yes at the prompt).
+    nextCommands: ['shir-doctor fix --yes'],
   });
 }
 

@@ -43,7 +43,7 @@ export const OUTCOME_LABEL: Record<SessionOutcome, string> = {
   healthy: 'Healthy',
   unhealthy: 'Unhealthy',
   'not-applicable': 'Not applicable',
-  declined: 'Declined: nothing changed',
+  declined: 'Declined',
   'rolled-back': 'Rolled back',
   'nothing-to-roll-back': 'Nothing to roll back',
   failed: 'Failed',

@@ -81,6 +81,18 @@ describe('fix without --yes and without a terminal', () => {
     expect(outcomeOf(eventsOf(run.stdout))).toBe('declined');
     expect(after.code).toBe(3);
   }, TIMEOUT);
+
+  it('plain output says "nothing changed" once and suggests fix --yes', async () => {
+    const stateDir = await freshState();
+    const run = await runCli(['fix', '--sandbox', '--sandbox-reset', '--time-scale', '0',
+      '--state-dir', stateDir]);
+    const text = run.stdout + run.stderr;
+
+    expect(run.code).toBe(6);
+    expect(text.match(/nothing (was )?changed/g)).toHaveLength(1);
+    expect(text).toMatch(/^Next: .* fix --yes --sandbox/m);
+    expect(text).not.toMatch(/^Next: .* plan /m);
+  }, TIMEOUT);
 });
 
 describe('verify and rollback after a fix', () => {

@@ -27,7 +27,7 @@ const ACTION_COLOR: Record<PlanAction, string> = {
 const DECISION_TEXT: Record<PlanDecision, string> = {
   'no-changes': 'No changes: everything already matches the plan.',
   approved: 'Plan approved.',
-  declined: 'Plan not applied: nothing changed.',
+  declined: 'Plan not applied.',
 };
 
 export function TranscriptView({ block }: { block: TranscriptBlock }) {
