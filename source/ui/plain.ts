@@ -52,7 +52,8 @@ export function describeEvent(event: DoctorEvent, state: SessionState): string[]
       return [`  ${titleIn(state, event.stepId)}: ${event.message}`];
     case 'step.succeeded':
       return [
-        `ok ${titleIn(state, event.stepId)}: ${event.summary} (${formatElapsed(event.elapsedMs)})`,
+        // The time right after the title: a long summary cannot push it across a wrap.
+        `ok ${titleIn(state, event.stepId)} (${formatElapsed(event.elapsedMs)}): ${event.summary}`,
       ];
     case 'step.skipped':
       return [`-- ${event.title} skipped: ${event.reason}`];

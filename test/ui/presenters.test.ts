@@ -26,7 +26,7 @@ describe('plain presenter', () => {
     expect(text).toContain('  - runtime-node');
     expect(text).toContain('  = linked-service DataLake');
     expect(text).toContain('Plan: 2 to create, 1 to update, 1 to delete, 1 unchanged.');
-    expect(text).toContain('ok Provision the VM: running (42 s)');
+    expect(text).toContain('ok Provision the VM (42 s): running');
     expect(text).toContain('-- Probe egress skipped: not needed');
     expect(text).toContain('retry 1 of PUT linked service after HTTP 429');
     expect(text).toContain('Outcome: Fixed (exit 0)');

@@ -3,13 +3,17 @@ import { stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import { CANCELLED, type DoctorEvent } from '../../source/engine/events.js';
+import { Box } from 'ink';
 import { App, Screen } from '../../source/ui/ink/screen.js';
+import { FinishedStepLine } from '../../source/ui/ink/tasks.js';
 import { initialState, reduce, type SessionState } from '../../source/ui/model.js';
 import { createSessionStore } from '../../source/ui/store.js';
 import { afterApproval, beforeApproval, fullRun, plan } from './fixture.js';
 
 const replay = (events: DoctorEvent[]): SessionState => events.reduce(reduce, initialState('fix'));
-const text = (frame: string | undefined): string => stripVTControlCharacters(frame ?? '');
+// Durations use non-breaking spaces (so they never wrap mid-value); compare with plain ones.
+const text = (frame: string | undefined): string =>
+  stripVTControlCharacters(frame ?? '').replaceAll('\u00a0', ' ');
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
 afterEach(() => cleanup());
@@ -253,5 +257,16 @@ describe('resumed session', () => {
 
     expect(frame).toContain('shir-doctor rollback');
     expect(frame).not.toContain('(resumed)');
+  });
+
+  it('never wraps a step time mid-value at 80 columns', () => {
+    for (let length = 40; length <= 80; length += 1) {
+      const step = { status: 'succeeded' as const, id: 'vm', title: 'Provision the VM',
+        summary: 'word '.repeat(40).slice(0, length).trim(), elapsedMs: 700 };
+      const frame = text(render(<Box width={80}><FinishedStepLine step={step} /></Box>)
+        .lastFrame());
+
+      expect(frame, `summary of ${length}`).toContain('(0.7 s)');
+    }
   });
 });

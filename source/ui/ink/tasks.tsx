@@ -10,6 +10,11 @@ import { Marked } from './marked.js';
 
 type RunningView = Extract<StepView, { status: 'running' }>;
 
+/** An elapsed time whose spaces never break: a narrow terminal wraps before "(0.7 s)". */
+function duration(ms: number): string {
+  return formatElapsed(ms).replaceAll(' ', '\u00a0');
+}
+
 /** The running steps with spinners; nothing when no step runs. */
 export function RunningSteps({ steps, now }: { steps: RunningView[]; now: number }) {
   if (steps.length === 0) return null;
@@ -24,7 +29,7 @@ export function RunningSteps({ steps, now }: { steps: RunningView[]; now: number
 }
 
 function RunningStep({ step, now }: { step: RunningView; now: number }) {
-  const elapsed = formatElapsed(now - step.startedAt);
+  const elapsed = duration(now - step.startedAt);
   const progress = step.progress === undefined ? '' : ` — ${step.progress}`;
 
   return (
@@ -44,7 +49,7 @@ export function FinishedStepLine({ step }: { step: FinishedStep }) {
         <Marked mark={<Text color="green">✔</Text>}>
           <Text>
             {step.title} <Text dimColor>— {step.summary}</Text>{' '}
-            <Text dimColor>({formatElapsed(step.elapsedMs)})</Text>
+            <Text dimColor>({duration(step.elapsedMs)})</Text>
           </Text>
         </Marked>
       );
@@ -60,7 +65,7 @@ export function FinishedStepLine({ step }: { step: FinishedStep }) {
       return (
         <Marked mark={<Text color="red">✘</Text>}>
           <Text>
-            {step.title} <Text dimColor>({formatElapsed(step.elapsedMs)})</Text>
+            {step.title} <Text dimColor>({duration(step.elapsedMs)})</Text>
           </Text>
           <Text color="red">{step.error.what}</Text>
           <Text>fix: {step.error.fix}</Text>
