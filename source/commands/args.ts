@@ -17,6 +17,8 @@ export interface SessionFlags {
   isSandboxReset: boolean;
   scenario?: string;
   timeScale?: number;
+  /** Sandbox only: append each emulator request and reply, secrets redacted, to this file. */
+  requestLog?: string;
   isAutoApproved: boolean;
   isJson: boolean;
   /** The full target in Azure mode; in sandbox mode only the fields given as flags. */
@@ -35,6 +37,7 @@ export interface ServeFlags {
   scenario?: string;
   isSandboxReset: boolean;
   timeScale?: number;
+  requestLog?: string;
 }
 
 /** What the command line asks for. */
@@ -53,6 +56,7 @@ const OPTIONS = {
   'sandbox-reset': { type: 'boolean' },
   scenario: { type: 'string' },
   'time-scale': { type: 'string' },
+  'request-log': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   json: { type: 'boolean' },
   subscription: { type: 'string' },
@@ -73,7 +77,7 @@ type Values = ReturnType<typeof parseStrict>['values'];
 
 /** What `sandbox serve` reads; any other flag given to it is a mistake worth naming. */
 const SERVE_OPTIONS: ReadonlySet<string> =
-  new Set(['sandbox', 'sandbox-reset', 'scenario', 'time-scale', 'state-dir']);
+  new Set(['sandbox', 'sandbox-reset', 'scenario', 'time-scale', 'request-log', 'state-dir']);
 
 export const USAGE = `Usage: shir-doctor [command] [flags]
 
@@ -98,6 +102,7 @@ Sandbox:
   --sandbox-reset      start from the scenario again
   --scenario FILE|ID   scenario file or built-in id (F01..F20)
   --time-scale N       simulated latency factor (1 = demo pace, 0 = instant)
+  --request-log FILE   append each emulator request and reply as JSON lines (secrets redacted)
 
 Behaviour:
   --yes, -y            approve the plan and risky steps without asking
@@ -168,7 +173,8 @@ function toServeFlags(values: Values, rest: string[]): ServeFlags {
   const extra = Object.keys(values).find((name) => !SERVE_OPTIONS.has(name));
   if (extra !== undefined) {
     throw usageError(`--${extra} does not apply to sandbox serve.`,
-      'Drop it: sandbox serve takes --scenario, --sandbox-reset, --time-scale and --state-dir.');
+      'Drop it: sandbox serve takes --scenario, --sandbox-reset, --time-scale, --request-log ' +
+        'and --state-dir.');
   }
 
   return {
@@ -176,6 +182,7 @@ function toServeFlags(values: Values, rest: string[]): ServeFlags {
     scenario: values.scenario,
     isSandboxReset: values['sandbox-reset'] === true,
     timeScale: toTimeScale(values['time-scale']),
+    requestLog: values['request-log'],
   };
 }
 
@@ -191,6 +198,7 @@ function toSessionFlags(command: CommandName, values: Values): SessionFlags {
     isSandboxReset: values['sandbox-reset'] === true,
     scenario: values.scenario,
     timeScale: toTimeScale(values['time-scale']),
+    requestLog: values['request-log'],
     isAutoApproved: values.yes === true,
     isJson: values.json === true,
     target: isSandbox ? partialTarget(values) : requireTarget(values),
@@ -209,7 +217,7 @@ function checkSandboxOnly(values: Values, isSandbox: boolean): void {
   }
   if (isSandbox) return;
 
-  const flag = ['sandbox-reset', 'scenario', 'time-scale'].find(
+  const flag = ['sandbox-reset', 'scenario', 'time-scale', 'request-log'].find(
     (name) => values[name as keyof Values] !== undefined,
   );
   if (flag !== undefined) {

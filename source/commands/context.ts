@@ -6,7 +6,7 @@
  * and its endpoint, CA and service principal become an ordinary `Connection`.
  */
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, appendFile, mkdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import type { Connection } from '../azure/types.js';
 import { DoctorError, ExitCode, isDoctorError } from '../engine/errors.js';
@@ -155,11 +155,14 @@ export interface EmulatorFlags {
   scenario?: string;
   isSandboxReset: boolean;
   timeScale?: number;
+  /** `--request-log`: the emulator appends each exchange here, secrets redacted. */
+  requestLog?: string;
 }
 
 /** Starts the emulator under `<state-dir>/sandbox`; a failure says which flag to check. */
 export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle> {
   await checkStateDir(flags.stateDir, 'sandbox');
+  if (flags.requestLog !== undefined) await checkRequestLog(flags.requestLog);
   const { startSandbox } = await import('../sandbox/index.js');
   try {
     return await startSandbox({
@@ -167,6 +170,7 @@ export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle
       reset: flags.isSandboxReset,
       scenario: flags.scenario,
       timeScale: flags.timeScale,
+      requestLogPath: flags.requestLog,
     });
   } catch (error) {
     if (isDoctorError(error)) throw error;
@@ -191,6 +195,21 @@ export async function startEmulator(flags: EmulatorFlags): Promise<SandboxHandle
       fix: 'Check --scenario (a file or F01..F20) and --state-dir; add --sandbox-reset to ' +
         'start again from the scenario.',
       exitCode: ExitCode.internal,
+    });
+  }
+}
+
+/** The log is appended to mid-run; a path it cannot write is named before anything starts. */
+async function checkRequestLog(path: string): Promise<void> {
+  try {
+    await appendFile(path, '');
+  } catch (error) {
+    throw new DoctorError({
+      code: 'usage',
+      what: `--request-log ${path} cannot be written.`,
+      why: redact(error instanceof Error ? error.message : String(error)),
+      fix: 'Pass --request-log with a file in a folder that exists and you can write to.',
+      exitCode: ExitCode.usage,
     });
   }
 }

@@ -86,6 +86,16 @@ describe('command line', () => {
     expect(usageErrorOf(['--sandbox', '--time-scale=-1']).what).toContain('0 or more');
   });
 
+  it('takes --request-log with --sandbox (and sandbox serve) only', () => {
+    expect(session(['--sandbox', '--request-log', '/tmp/r.jsonl']).flags.requestLog)
+      .toBe('/tmp/r.jsonl');
+    expect(parseCommandLine(['sandbox', 'serve', '--request-log', '/tmp/r.jsonl']))
+      .toMatchObject({ kind: 'serve', flags: { requestLog: '/tmp/r.jsonl' } });
+    const error = usageErrorOf([...azure, '--request-log', '/tmp/r.jsonl']);
+    expect(error.exitCode).toBe(ExitCode.usage);
+    expect(error.what).toBe('--request-log works only with the sandbox.');
+  });
+
   it('refuses an --api-url or --proxy that is not an http(s) URL, before any session', () => {
     for (const flag of ['--api-url', '--proxy']) {
       for (const value of ['notaurl', 'ftp://host/x', 'http://']) {

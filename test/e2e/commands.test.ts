@@ -2,11 +2,12 @@
  * End-to-end: the other commands of the built CLI against the sandbox, headless with --json.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DoctorEvent } from '../../source/engine/events.js';
+import { scanForLeaks } from '../helpers/secrets.js';
 import { CLI, ensureBuilt, ROOT, runCli } from './cli.js';
 
 const TIMEOUT = 180_000;
@@ -92,6 +93,30 @@ describe('fix without --yes and without a terminal', () => {
     expect(text.match(/nothing (was )?changed/g)).toHaveLength(1);
     expect(text).toMatch(/^Next: .* fix --yes --sandbox/m);
     expect(text).not.toMatch(/^Next: .* plan /m);
+  }, TIMEOUT);
+});
+
+describe('--request-log', () => {
+  it('writes every emulator exchange as a JSON line with no auth key in it', async () => {
+    const stateDir = await freshState();
+    const logPath = join(stateDir, 'requests.jsonl');
+    const run = await runCli(['fix', ...sandbox(stateDir, '--sandbox-reset', '--yes',
+      '--request-log', logPath)]);
+    const text = await readFile(logPath, 'utf8');
+    const entries = text.trimEnd().split('\n').map((line) => JSON.parse(line));
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(entries.length).toBeGreaterThan(10);
+    expect(entries.some((entry) => /integrationRuntimes/.test(entry.path))).toBe(true);
+    expect(scanForLeaks(stateDir)).not.toContain('requests.jsonl');
+  }, TIMEOUT);
+
+  it('is a usage error naming the flag without --sandbox', async () => {
+    const run = await runCli(['fix', '--subscription', 's', '--resource-group', 'g',
+      '--workspace', 'w', '--request-log', '/tmp/never.jsonl']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--request-log');
   }, TIMEOUT);
 });
 
