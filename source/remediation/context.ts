@@ -121,6 +121,17 @@ export interface Decisions {
   linkedServicesToRewire: string[];
   pipelinesToRewire: string[];
   apiUrl?: string;
+  /** The approved update of the used runtime's auto-update and node versions (F12). */
+  runtimeUpdate?: RuntimeUpdateDecision;
+}
+
+/** What the plan approved changing on an existing runtime that is out of date (F12). */
+export interface RuntimeUpdateDecision {
+  /** Auto-update is Off: turn it On. */
+  enableAutoUpdate: boolean;
+  /** Nodes behind `latestVersion` or expired, to upgrade to `latestVersion`. */
+  upgradeNodes: string[];
+  latestVersion?: string;
 }
 
 /** Values a step hands to its dependants; each set by exactly one step. */

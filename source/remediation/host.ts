@@ -8,8 +8,10 @@
  * does the work. A reused VM must exist and run Windows.
  *
  * Step graph (`infrastructureSteps`): network → vm → probe; runtime → auth-key and
- * runtime → stale-nodes; vm + auth-key + stale-nodes + probe → install → online. The probe runs
- * before install so a VM that cannot reach the service is found before anything is installed.
+ * runtime → stale-nodes; vm + auth-key + stale-nodes + probe → install → online →
+ * runtime-update. The probe runs before install so a VM that cannot reach the service is found
+ * before anything is installed; auto-update and the upgrade (F12) wait for an Online node, which
+ * the service needs to upgrade.
  */
 import { randomInt } from 'node:crypto';
 import type { VirtualMachine, VirtualMachineInstanceView } from '@azure/arm-compute';
@@ -44,7 +46,7 @@ import {
   sleep,
   tuningOf,
 } from './resources.js';
-import { authKeyStep, runtimeStep, staleNodesStep } from './runtime.js';
+import { authKeyStep, runtimeStep, runtimeUpdateStep, staleNodesStep } from './runtime.js';
 
 /** The VM shir-doctor creates. */
 export const NEW_VM = {
@@ -69,6 +71,7 @@ export function infrastructureSteps(): Step<FixContext>[] {
     probeStep(),
     installStep(),
     onlineStep(),
+    runtimeUpdateStep(),
   ];
 }
 

@@ -34,7 +34,7 @@ import type {
   VmView,
 } from './context.js';
 import { networkNames } from './network.js';
-import { compareVersions, MAX_NODES } from './runtime.js';
+import { MAX_NODES, runtimeUpdateOf } from './runtime.js';
 
 /** Name of the VM shir-doctor creates when it must. */
 export const DEFAULT_VM_NAME = 'shir-doctor-vm';
@@ -69,15 +69,16 @@ export function makePlan(
   const ourName = options.runtimeName ?? DEFAULT_RUNTIME_NAME;
   const rewire = chooseRewires(inventory);
   const hosting = chooseHosting(inventory, target, ourName);
+  const needsShir = rewire.linkedServices.length + rewire.pipelines.length > 0 ||
+    target.apiUrl !== undefined;
   const decisions: Decisions = {
     ...hosting.decisions,
+    runtimeUpdate: needsShir ? hosting.decisions.runtimeUpdate : undefined,
     linkedServicesToRewire: rewire.linkedServices.map((service) => service.name),
     pipelinesToRewire: rewire.pipelines.map((pipeline) => pipeline.name),
     apiUrl: chooseApiUrl(target, rewire, inventory, hosting.decisions.runtimeName),
   };
 
-  const needsShir = rewire.linkedServices.length + rewire.pipelines.length > 0 ||
-    target.apiUrl !== undefined;
   const items = [
     ...(needsShir ? hosting.items : hosting.items.filter((item) => item.action === 'keep')),
     ...rewireItems(inventory, decisions.runtimeName, rewire),
@@ -221,6 +222,7 @@ function chooseHosting(inventory: Inventory, target: Target, ourName: string): H
       host: host.decision,
       nodeName,
       staleNodes: stale.map((node) => node.nodeName),
+      runtimeUpdate: runtimeUpdateOf(runtime.existing),
     },
     items: [
       ...keeps,
@@ -310,6 +312,7 @@ function repairRuntime({ runtime, node, vm }: Repairable): Hosting {
       host: host.decision,
       nodeName: node.nodeName,
       staleNodes: stale.map((item) => item.nodeName),
+      runtimeUpdate: runtimeUpdateOf(runtime),
     },
     items: [
       keepItem('integration-runtime', runtime.name, 'repaired in place: existing self-hosted ' +
@@ -375,6 +378,7 @@ function reuseRuntime(inventory: Inventory, reusable: Reusable): Hosting {
       host: { mode: 'reuse-runtime', vmName },
       nodeName: node.nodeName,
       staleNodes: [],
+      runtimeUpdate: runtimeUpdateOf(runtime),
     },
     items: [
       keepItem('integration-runtime', runtime.name, 'reused: healthy self-hosted runtime',
@@ -524,22 +528,32 @@ function installItems(runtimeName: string, nodeName: string, vmName: string): Pl
   }];
 }
 
-/** F12: an old or expired node version, or auto-update off, is offered a fix. */
+/**
+ * F12: an old or expired node version, or auto-update off, is fixed in the same run: auto-update
+ * is turned on and the nodes are upgraded (`runtime-update` step, once the node is Online).
+ */
 function upgradeItems(runtime: RuntimeView | undefined): PlanItem[] {
   if (!runtime) return [];
   const latest = runtime.latestVersion;
-  const behind = runtime.nodes.filter((node) =>
-    /expired/i.test(node.versionStatus ?? '') ||
-    (latest !== undefined && node.version !== undefined &&
-      compareVersions(node.version, latest) < 0));
-  if (behind.length === 0 && runtime.autoUpdate !== 'Off') return [];
+  const wanted = runtimeUpdateOf(runtime);
+  if (!wanted) return [];
 
-  return [keepItem('integration-runtime', runtime.name,
-    'recommended: turn auto-update on (or upgrade the nodes) after this repair',
-    [`autoUpdate = ${runtime.autoUpdate ?? 'unknown'}`,
-      `latestVersion = ${runtime.latestVersion ?? 'unknown'}`,
+  const behind = runtime.nodes.filter((node) => wanted.upgradeNodes.includes(node.nodeName));
+  const changes = [
+    ...(wanted.enableAutoUpdate ? [`autoUpdate: ${runtime.autoUpdate} -> On`] : []),
+    ...behind.map((node) => `upgrade node ${node.nodeName} ${node.version ?? '(unknown)'} -> ` +
+      `${latest ?? 'the latest version'}`),
+  ];
+  return [{
+    action: 'update',
+    kind: 'integration-runtime',
+    name: runtime.name,
+    detail: changes.join('; '),
+    evidence: [`autoUpdate = ${runtime.autoUpdate ?? 'unknown'}`,
+      `latestVersion = ${latest ?? 'unknown'}`,
       ...behind.map((node) => `node ${node.nodeName}: version ${node.version ?? '?'}, ` +
-        `versionStatus ${node.versionStatus ?? '?'}`)])];
+        `versionStatus ${node.versionStatus ?? '?'}`)],
+  }];
 }
 
 // ---- errors ----------------------------------------------------------------------------------

@@ -12,14 +12,18 @@
  * - A node with our node name that no machine serves (Offline, NeedRegistration,
  *   InitializeFailed) is removed only when the approved plan lists it (F14); a node that has
  *   come back to life meanwhile is kept.
+ * - An existing runtime with auto-update Off or a node behind `latestVersion` (or expired) gets
+ *   auto-update turned On and an upgrade, only when the approved plan lists it (F12), once the
+ *   node is Online (the service upgrades Online nodes only). The live status is read before
+ *   each change, so a rerun changes nothing. Rollback does not downgrade.
  */
 import type { AzureClients } from '../azure/types.js';
 import { DoctorError, ExitCode } from '../engine/errors.js';
 import { registerSecret } from '../engine/redact.js';
 import type { Step, StepIO, StepOutcome } from '../engine/step.js';
 import type { Finding, Target } from '../engine/types.js';
-import type { FixContext, NodeView, RuntimeView } from './context.js';
-import { asDoctorError, isNotFound, journaled } from './resources.js';
+import type { FixContext, NodeView, RuntimeUpdateDecision, RuntimeView } from './context.js';
+import { asDoctorError, isNotFound, journaled, sleep, tuningOf } from './resources.js';
 
 /** Synapse allows at most this many nodes per self-hosted runtime. */
 export const MAX_NODES = 4;
@@ -408,4 +412,138 @@ async function removeNode(context: FixContext, io: StepIO, nodeName: string): Pr
     context.clients.synapse.integrationRuntimeNodes.delete(resourceGroup, workspaceName,
       runtimeName, nodeName),
   );
+}
+
+// ---- auto-update and upgrade (F12) -----------------------------------------------------------
+
+/** Nodes whose version is expired or behind the runtime's `latestVersion`. */
+export function nodesBehind(runtime: RuntimeView): NodeView[] {
+  const latest = runtime.latestVersion;
+  return runtime.nodes.filter((node) =>
+    /expired/i.test(node.versionStatus ?? '') ||
+    (latest !== undefined && node.version !== undefined &&
+      compareVersions(node.version, latest) < 0));
+}
+
+function isAutoUpdateOff(runtime: RuntimeView): boolean {
+  return runtime.autoUpdate?.toLowerCase() === 'off';
+}
+
+/** What an out-of-date runtime needs (F12); undefined when auto-update is on and nodes current. */
+export function runtimeUpdateOf(
+  runtime: RuntimeView | undefined,
+): RuntimeUpdateDecision | undefined {
+  if (!runtime || runtime.type !== 'SelfHosted') return undefined;
+  const behind = nodesBehind(runtime);
+  const enableAutoUpdate = isAutoUpdateOff(runtime);
+  if (behind.length === 0 && !enableAutoUpdate) return undefined;
+  return { enableAutoUpdate, upgradeNodes: behind.map((node) => node.nodeName),
+    latestVersion: runtime.latestVersion };
+}
+
+export function runtimeUpdateStep(): Step<FixContext> {
+  return { id: 'runtime-update', title: 'Runtime auto-update and version',
+    dependsOn: ['online'], run: runRuntimeUpdate };
+}
+
+async function runRuntimeUpdate(context: FixContext, io: StepIO): Promise<StepOutcome> {
+  const wanted = context.decisions.runtimeUpdate;
+  if (!wanted) return { status: 'skipped', reason: 'the plan lists no runtime update' };
+
+  const { runtimeName } = context.decisions;
+  const runtime = await readRuntimeStatus(context.clients, context.target, runtimeName);
+  if (!runtime) throw runtimeGone(runtimeName);
+  const done: string[] = [];
+  if (wanted.enableAutoUpdate && isAutoUpdateOff(runtime)) {
+    await enableAutoUpdate(context, io);
+    done.push(`turned auto-update on for ${runtimeName}`);
+  }
+  const behind = wanted.upgradeNodes.length > 0 ? nodesBehind(runtime) : [];
+  const offline = behind.filter((node) => node.status !== 'Online');
+  if (behind.length > offline.length) done.push(await upgradeNodes(context, io, runtime));
+  const note = offline.length > 0
+    ? `not upgraded (not Online): ${offline.map(describeVersion).join(', ')}` : undefined;
+  if (done.length === 0) {
+    return { status: 'skipped', reason: note ?? `${runtimeName} already has auto-update on ` +
+      'and current nodes' };
+  }
+  return { status: 'succeeded', summary: capitalise([...done, ...(note ? [note] : [])]
+    .join('; ')) };
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function runtimeGone(runtimeName: string): DoctorError {
+  return new DoctorError({
+    code: 'runtime-not-found',
+    what: `Integration runtime ${runtimeName} is gone: it cannot be updated.`,
+    fix: 'Run shir-doctor plan to see what a new fix would do.',
+    exitCode: ExitCode.blocked,
+  });
+}
+
+async function enableAutoUpdate(context: FixContext, io: StepIO): Promise<void> {
+  const { resourceGroup, workspaceName } = context.target;
+  const { runtimeName } = context.decisions;
+  const intent = { action: 'update' as const, kind: 'integration-runtime' as const,
+    name: runtimeName, resourceId: runtimeId(context, runtimeName) };
+  io.progress(`turning auto-update on for ${runtimeName}`);
+  await journaled(io.journal, intent, 'turn auto-update on', () =>
+    context.clients.synapse.integrationRuntimes.update(resourceGroup, workspaceName,
+      runtimeName, { autoUpdate: 'On' }),
+  );
+}
+
+/**
+ * Asks the service to upgrade the runtime's Online nodes (there is at least one behind), then
+ * waits for them to catch up.
+ */
+async function upgradeNodes(
+  context: FixContext,
+  io: StepIO,
+  runtime: RuntimeView,
+): Promise<string> {
+  const online = nodesBehind(runtime).filter((node) => node.status === 'Online');
+  const latest = runtime.latestVersion ?? 'the latest version';
+  const { resourceGroup, workspaceName } = context.target;
+  const intent = { action: 'update' as const, kind: 'integration-runtime' as const,
+    name: runtime.name, resourceId: `${runtimeId(context, runtime.name)}/upgrade` };
+  io.progress(`upgrading ${online.map(describeVersion).join(', ')} to ${latest}`);
+  await journaled(io.journal, intent, 'upgrade the runtime nodes', () =>
+    context.clients.synapse.integrationRuntimes.upgrade(resourceGroup, workspaceName,
+      runtime.name),
+  );
+  const lagging = await waitForUpgrade(context, io, online.map((node) => node.nodeName));
+  const names = online.map((node) => node.nodeName).join(', ');
+  if (lagging.length === 0) return `upgraded node(s) ${names} to ${latest}`;
+  return `upgrade to ${latest} requested; still at the old version: ` +
+    `${lagging.map(describeVersion).join(', ')} (the service finishes it on its own)`;
+}
+
+function describeVersion(node: NodeView): string {
+  return `${node.nodeName} (${node.version ?? 'version unknown'})`;
+}
+
+/** Polls until the named nodes are Online and current, or the online deadline passes. */
+async function waitForUpgrade(
+  context: FixContext,
+  io: StepIO,
+  nodeNames: string[],
+): Promise<NodeView[]> {
+  const { onlineDeadlineMs, pollIntervalMs } = tuningOf(context);
+  const deadline = Date.now() + onlineDeadlineMs;
+  for (;;) {
+    const runtime = await readRuntimeStatus(context.clients, context.target,
+      context.decisions.runtimeName);
+    const behind = new Set(runtime ? nodesBehind(runtime).map((node) => node.nodeName) : []);
+    const lagging = nodeNames
+      .map((name) => findNode(runtime, name) ?? { nodeName: name, status: 'Unknown',
+        capabilities: {} })
+      .filter((node) => node.status !== 'Online' || behind.has(node.nodeName));
+    if (lagging.length === 0 || Date.now() >= deadline) return lagging;
+    io.progress(`waiting for ${lagging.map(describeVersion).join(', ')} to finish upgrading`);
+    await sleep(pollIntervalMs, io.signal);
+  }
 }

@@ -18,7 +18,7 @@ import { SCRIPT_MARKERS } from '../../source/wire/guest.js';
 import { makeAuthKey } from '../helpers/secrets.js';
 
 describe('infrastructureSteps', () => {
-  it('has the eight steps with edges that let independent work run concurrently', () => {
+  it('has the nine steps with edges that let independent work run concurrently', () => {
     const edges = Object.fromEntries(
       infrastructureSteps().map((step) => [step.id, [...step.dependsOn].sort()]),
     );
@@ -32,6 +32,7 @@ describe('infrastructureSteps', () => {
       probe: ['vm'],
       install: ['auth-key', 'probe', 'stale-nodes', 'vm'],
       online: ['install'],
+      'runtime-update': ['online'],
     });
   });
 });

@@ -265,16 +265,34 @@ describe('makePlan', () => {
     expect(() => makePlan(inventory(), { ...target, vmName: 'nope' })).toThrow(/No VM named nope/);
   });
 
-  it('offers auto-update for an old node version (F12)', () => {
+  it('plans auto-update on and an upgrade for an old node version (F12)', () => {
     const old = inventory({
       runtimes: [shir('shir-doctor-ir', [{ ...node('n1', 'Online', 'hostvm'), version: '5.0.0',
         versionStatus: 'Expired' }], { autoUpdate: 'Off', latestVersion: '5.40.0' })],
       vms: [vm('hostvm')],
     });
 
-    const { plan } = makePlan(old, target);
+    const { plan, decisions } = makePlan(old, target);
 
-    const offer = plan.items.find((item) => item.detail.includes('auto-update'));
+    const offer = plan.items.find((item) => item.action === 'update' &&
+      item.kind === 'integration-runtime');
+    expect(offer?.detail).toBe('autoUpdate: Off -> On; upgrade node n1 5.0.0 -> 5.40.0');
     expect(offer?.evidence).toContain('autoUpdate = Off');
+    expect(decisions.runtimeUpdate).toEqual({ enableAutoUpdate: true, upgradeNodes: ['n1'],
+      latestVersion: '5.40.0' });
+  });
+
+  it('plans no runtime update when auto-update is on and the nodes are current', () => {
+    const current = inventory({
+      runtimes: [shir('shir-doctor-ir', [{ ...node('n1', 'Online', 'hostvm'),
+        version: '5.40.0' }], { autoUpdate: 'On', latestVersion: '5.40.0' })],
+      vms: [vm('hostvm')],
+    });
+
+    const { plan, decisions } = makePlan(current, target);
+
+    expect(plan.items.filter((item) => item.kind === 'integration-runtime')
+      .map((item) => item.action)).not.toContain('update');
+    expect(decisions.runtimeUpdate).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import {
   authKeyStep,
   readRuntimeStatus,
   runtimeStep,
+  runtimeUpdateStep,
   staleNodesStep,
 } from '../../source/remediation/runtime.js';
 import { type HostFixture, type ScenarioEdit, startHostFixture } from './host.fixture.js';
@@ -125,4 +126,64 @@ describe('stale-nodes step (emulator)', () => {
       'shir-doctor-ir');
     expect(view?.nodes).toHaveLength(2);
   });
+});
+
+describe('runtime-update step (emulator)', () => {
+  const oldWorld = withRuntime('shir-doctor-ir', {
+    version: '5.12.7976.1', latestVersion: '5.44.8984.1', versionStatus: 'Expired',
+    autoUpdate: 'Off',
+    nodes: [{ nodeName: 'shirvm', status: 'Online', version: '5.12.7976.1' }],
+  });
+  const approved = { enableAutoUpdate: true, upgradeNodes: ['shirvm'],
+    latestVersion: '5.44.8984.1' };
+
+  it('F12: turns auto-update on and upgrades once, journaled; a rerun changes nothing',
+    async () => {
+      fixture = await startHostFixture({ edit: oldWorld,
+        decisions: { isRuntimeNew: false, runtimeUpdate: approved } });
+
+      const outcome = await fixture.run(runtimeUpdateStep());
+      const again = await fixture.run(runtimeUpdateStep());
+
+      expect(outcome).toEqual({ status: 'succeeded', summary: 'Turned auto-update on for ' +
+        'shir-doctor-ir; upgraded node(s) shirvm to 5.44.8984.1' });
+      expect(again.status).toBe('skipped');
+      const view = await readRuntimeStatus(fixture.context.clients, fixture.context.target,
+        'shir-doctor-ir');
+      expect(view?.autoUpdate).toBe('On');
+      expect(view?.nodes.map((node) => [node.version, node.versionStatus]))
+        .toEqual([['5.44.8984.1', 'UpToDate']]);
+      const intents = fixture.journal.entries.filter((entry) => entry.type === 'intent');
+      expect(intents.map((entry) => entry.type === 'intent' && entry.change.resourceId))
+        .toEqual([expect.stringMatching(/integrationRuntimes\/shir-doctor-ir$/),
+          expect.stringMatching(/integrationRuntimes\/shir-doctor-ir\/upgrade$/)]);
+    });
+
+  it('F12: without approval nothing is changed', async () => {
+    fixture = await startHostFixture({ edit: oldWorld, decisions: { isRuntimeNew: false } });
+
+    const outcome = await fixture.run(runtimeUpdateStep());
+
+    expect(outcome.status).toBe('skipped');
+    const view = await readRuntimeStatus(fixture.context.clients, fixture.context.target,
+      'shir-doctor-ir');
+    expect(view?.autoUpdate).toBe('Off');
+    expect(fixture.journal.entries).toEqual([]);
+  });
+
+  it('F12: a behind node that is not Online is not upgraded (the service would refuse)',
+    async () => {
+      fixture = await startHostFixture({
+        edit: withRuntime('shir-doctor-ir', { latestVersion: '5.44.8984.1', autoUpdate: 'On',
+          nodes: [{ nodeName: 'shirvm', status: 'Offline', version: '5.12.7976.1' }] }),
+        decisions: { isRuntimeNew: false, runtimeUpdate: { ...approved,
+          enableAutoUpdate: false } },
+      });
+
+      const outcome = await fixture.run(runtimeUpdateStep());
+
+      expect(outcome).toEqual({ status: 'skipped',
+        reason: 'not upgraded (not Online): shirvm (5.12.7976.1)' });
+      expect(fixture.journal.entries).toEqual([]);
+    });
 });

@@ -69,20 +69,21 @@ describe('fix on the field scenarios', () => {
       expect(connectVia(box, 'RestService')).toBe(before);
     }, 60_000);
 
-  it('F12: flags the expired runtime in the plan and in verify', async () => {
+  it('F12: flags the expired runtime, the fix updates it, and verify passes', async () => {
     box = await startTestSandbox({ scenario: 'F12' });
     const ui = recordingUI();
 
     expect((await runFix(sessionOptions(box), ui)).exitCode).toBe(0);
     expect(findingIds(ui)).toContain('runtime.node-version-expired');
-    expect(planOf(ui).some((item) => item.detail.includes('auto-update'))).toBe(true);
+    expect(planOf(ui).some((item) => item.action === 'update' &&
+      item.detail.includes('autoUpdate: Off -> On'))).toBe(true);
 
     const verifyUI = recordingUI();
     const verified = await runVerify(sessionOptions(box), verifyUI);
-    expect(verified.exitCode).toBe(3);
+    expect(verified.exitCode).toBe(0);
     const version = verifyUI.events.find((e) => e.type === 'check' &&
       e.name === 'Runtime version and auto-update');
-    expect(version?.type === 'check' && version.isPassing).toBe(false);
+    expect(version?.type === 'check' && version.isPassing).toBe(true);
   }, 60_000);
 
   it('F16: keeps both stored secrets, parameters and annotations byte for byte, and rolls back',

@@ -1,7 +1,7 @@
 /**
  * Field scenarios decided in detect and plan: F02 (Web activities with no connectVia), F03 (not
  * DEP-locked), F04 (a tenant outside allowedAadTenantIdsForLinking), F05 (a shared runtime),
- * F08 (an unreachable dev endpoint) and F12 (an expired node with auto-update off).
+ * F08 (an unreachable dev endpoint) and F12 (an expired node with auto-update off, repaired).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -12,6 +12,7 @@ import {
   findings,
   planItems,
   run,
+  runtimeState,
   startedSteps,
   startScenario,
   stored,
@@ -218,7 +219,7 @@ describe('F08: publicNetworkAccess Disabled, the dev endpoint unreachable', () =
 });
 
 describe('F12: a node far behind, version expired, auto-update off', () => {
-  it('flags it in detect, offers auto-update or an upgrade in the plan, and fails verify',
+  it('flags it in detect, turns auto-update on and upgrades in the fix, and verify passes',
     async () => {
       box = await startScenario('F12');
 
@@ -230,16 +231,30 @@ describe('F12: a node far behind, version expired, auto-update off', () => {
       const behind = findings(fixed.ui).find((item) => item.id === 'runtime.node-version-behind');
       expect(behind?.title).toContain('5.12.7976.1');
       expect(behind?.title).toContain('5.44.8984.1');
-      const details = planItems(fixed.ui).map((item) => `${item.name}: ${item.detail}`);
-      expect(details).toContain(
-        'shir-etl: recommended: turn auto-update on (or upgrade the nodes) after this repair');
+      const update = planItems(fixed.ui).find((item) =>
+        item.kind === 'integration-runtime' && item.action === 'update');
+      expect(update?.name).toBe('shir-etl');
+      expect(update?.detail).toBe(
+        'autoUpdate: Off -> On; upgrade node vm-shir-01 5.12.7976.1 -> 5.44.8984.1');
+      expect(fixed.exitCode).toBe(0);
+      expect(startedSteps(fixed.ui)).toContain('runtime-update');
+      const runtimePath = armId(box, 'Microsoft.Synapse/workspaces',
+        `${box.target.workspaceName}/integrationruntimes/shir-etl`).toLowerCase();
+      const changes = writes(box).filter((request) =>
+        request.path.toLowerCase().startsWith(runtimePath))
+        .map((request) => `${request.method} ${request.path.slice(runtimePath.length)}`);
+      expect(changes).toEqual(['PATCH ', 'POST /upgrade']);
+      const state = runtimeState(box, 'shir-etl');
+      expect(state.autoUpdate).toBe('On');
+      expect(state.nodes.map((node: { version: string }) => node.version))
+        .toEqual(['5.44.8984.1']);
 
       const verified = await run(box, 'verify');
 
-      expect(verified.exitCode).toBe(3);
+      expect(verified.exitCode).toBe(0);
       const check = verified.ui.events.find((event) => event.type === 'check' &&
         /version/i.test(event.name));
-      expect(check?.type === 'check' && check.isPassing).toBe(false);
-      expect(check?.type === 'check' && check.detail).toMatch(/5\.12\.7976\.1|Off|expired/i);
+      expect(check?.type === 'check' && check.isPassing).toBe(true);
+      expect(check?.type === 'check' && check.detail).toMatch(/auto-update On/);
     });
 });
