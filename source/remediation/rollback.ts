@@ -139,7 +139,7 @@ function nothingToRollBack(
   }
   return finishSession(session, {
     outcome: 'nothing-to-roll-back',
-    headline: 'Nothing to roll back: no fix session changed this workspace.',
+    headline: 'No fix session in this state folder changed this workspace.',
     exitCode: ExitCode.ok,
   });
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CANCELLED, type DoctorEvent } from '../../source/engine/events.js';
 import { createPresenter } from '../../source/ui/factory.js';
 import { createJsonPresenter } from '../../source/ui/json.js';
-import { createPlainPresenter } from '../../source/ui/plain.js';
+import { createPlainPresenter, describeSummary } from '../../source/ui/plain.js';
 import { makeAuthKey } from '../helpers/secrets.js';
 import { fullRun, plan } from './fixture.js';
 
@@ -33,6 +33,16 @@ describe('plain presenter', () => {
     expect(text).toContain('End-to-end API test passed through the self-hosted');
     expect(text).toContain('Report: /tmp/state/sessions/s1/report.md');
     expect(text).toContain('Next: shir-doctor verify');
+  });
+
+  it('labels a rollback with nothing to undo as such, not as healthy', () => {
+    const lines = describeSummary({ outcome: 'nothing-to-roll-back',
+      headline: 'No fix session in this state folder changed this workspace.',
+      changes: { created: [], updated: [], deleted: [] }, reportPaths: {}, nextCommands: [],
+      retries: 0 }, 0);
+
+    expect(lines).toContain('Outcome: Nothing to roll back (exit 0)');
+    expect(lines.join('\n')).not.toContain('Healthy');
   });
 
   it('approves and confirms with --yes', async () => {
