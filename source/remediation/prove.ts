@@ -57,7 +57,7 @@ export function proveStep(): Step<FixContext> {
   return {
     id: 'prove',
     title: 'End-to-end API test through the self-hosted runtime',
-    dependsOn: ['rewire', 'online'],
+    dependsOn: ['rewire', 'online', 'runtime-update'],
     run: runProve,
   };
 }

@@ -13,6 +13,7 @@ import {
 } from '../../source/remediation/prove.js';
 import type { EndToEndResult } from '../../source/remediation/context.js';
 import { runEndToEnd } from '../../source/remediation/prove.js';
+import { fixSteps } from '../../source/remediation/session.js';
 import { createMemoryJournal } from '../helpers/journal.js';
 import { startTestSandbox } from '../helpers/sandbox.js';
 
@@ -28,6 +29,14 @@ function result(overrides: Partial<EndToEndResult>): EndToEndResult {
   return { isPassing: false, status: 'failed', runtimeName: 'shir-doctor-ir',
     apiUrl: 'https://api.partner.example/v1/health', detail: 'x', ...overrides };
 }
+
+describe('the prove step in the fix graph', () => {
+  it('waits for the rewire, the Online node and any runtime upgrade (which restarts it)', () => {
+    const prove = fixSteps().find((step) => step.id === 'prove');
+
+    expect([...(prove?.dependsOn ?? [])].sort()).toEqual(['online', 'rewire', 'runtime-update']);
+  });
+});
 
 describe('the end-to-end test pipeline', () => {
   it('runs one Web activity on the SHIR with a 30 s HTTP timeout (F18)', () => {

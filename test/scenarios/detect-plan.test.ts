@@ -238,6 +238,13 @@ describe('F12: a node far behind, version expired, auto-update off', () => {
         'autoUpdate: Off -> On; upgrade node vm-shir-01 5.12.7976.1 -> 5.44.8984.1');
       expect(fixed.exitCode).toBe(0);
       expect(startedSteps(fixed.ui)).toContain('runtime-update');
+      // The upgrade restarts the node, so the API is proven on the runtime as it will stay.
+      const updated = fixed.ui.events.findIndex((event) =>
+        event.type === 'step.succeeded' && event.stepId === 'runtime-update');
+      const proving = fixed.ui.events.findIndex((event) =>
+        event.type === 'step.started' && event.stepId === 'prove');
+      expect(updated).toBeGreaterThan(-1);
+      expect(proving).toBeGreaterThan(updated);
       const runtimePath = armId(box, 'Microsoft.Synapse/workspaces',
         `${box.target.workspaceName}/integrationruntimes/shir-etl`).toLowerCase();
       const changes = writes(box).filter((request) =>
