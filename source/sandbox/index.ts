@@ -59,6 +59,7 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
     close: async () => {
       await Promise.all([front.close(), internet.close()]);
       world.close();
+      log?.close();
     },
   };
 }

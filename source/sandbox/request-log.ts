@@ -1,6 +1,9 @@
 /**
  * The sandbox's request log: one JSON line per exchange (time, method, path, query, status,
- * request and reply bodies) appended to `options.requestLogPath`. Redaction happens here, in one
+ * request and reply bodies, and the operation it was: method plus the path with names folded to
+ * `{}`) appended to `options.requestLogPath`; on close, one last `{"summary": ...}` line counts
+ * the exchanges per operation, so a run can be audited and benchmarked without post-processing.
+ * Redaction happens here, in one
  * place: auth keys, SecureString values, Run Command protectedParameters, the known admin
  * secrets, tokens and the client secret never reach the file; the Authorization header is not
  * logged at all.
@@ -10,11 +13,20 @@ import { AUTH_KEY_PATTERN } from '../wire/guest.js';
 import type { Ctx, Reply } from './http.js';
 
 const REDACTED = '[redacted]';
+/** Path segments that name a collection: the segment after one is a name, folded to `{}`. */
+const COLLECTIONS = new Set(['subscriptions', 'resourcegroups', 'workspaces',
+  'integrationruntimes', 'nodes', 'virtualmachines', 'runcommands', 'virtualnetworks', 'subnets',
+  'networksecuritygroups', 'natgateways', 'publicipaddresses', 'networkinterfaces',
+  'linkedservices', 'pipelines', 'pipelineruns', 'operationresults', 'operationstatuses',
+  'asyncoperations', 'dev']);
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET_KEYS = new Set(['access_token', 'client_secret', 'authkey1', 'authkey2',
   'adminpassword', 'runaspassword']);
 
 /** Appends redacted exchanges to a file. */
 export class RequestLog {
+  private readonly counts = new Map<string, number>();
+
   constructor(
     private readonly path: string,
     private readonly secrets: Record<string, string>,
@@ -22,8 +34,11 @@ export class RequestLog {
 
   write(ctx: Ctx, reply: Reply): void {
     const isToken = /\/oauth2\/v2\.0\/token$/i.test(ctx.path);
+    const operation = operationOf(ctx.method, ctx.path);
+    this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
     const entry = {
       time: new Date().toISOString(),
+      operation,
       method: ctx.method,
       path: ctx.path,
       query: Object.fromEntries(ctx.query),
@@ -33,6 +48,13 @@ export class RequestLog {
       reply: this.redact(reply.body),
     };
     appendFileSync(this.path, `${this.scrub(JSON.stringify(entry))}\n`);
+  }
+
+  /** Appends the per-operation counts, most frequent first; called once, when the sandbox closes. */
+  close(): void {
+    const counts = Object.fromEntries([...this.counts].sort((a, b) => b[1] - a[1]));
+    const total = [...this.counts.values()].reduce((sum, count) => sum + count, 0);
+    appendFileSync(this.path, `${JSON.stringify({ summary: { total, counts } })}\n`);
   }
 
   /** Deep copy with secret-bearing fields replaced. */
@@ -58,4 +80,13 @@ export class RequestLog {
     }
     return clean;
   }
+}
+
+/** `GET /subscriptions/{}/resourcegroups/{}/.../linkedservices/{}`: one name per operation. */
+export function operationOf(method: string, path: string): string {
+  const segments = path.toLowerCase().split('/');
+  const folded = segments.map((segment, at) =>
+    COLLECTIONS.has(segments[at - 1] ?? '') || GUID.test(segment) ? '{}' : segment);
+
+  return `${method.toUpperCase()} ${folded.join('/')}`;
 }

@@ -232,4 +232,25 @@ describe('faults and the request log', () => {
     expect(text).not.toMatch(/"access_token":"ey/);
     expect(text).not.toMatch(/Bearer /);
   });
+
+  it('names each exchange by operation and counts them per operation on close', async () => {
+    const log = join(tempState(), 'requests.jsonl');
+    sb = await start({ requestLogPath: log });
+    const c = clients(sb);
+    for (const name of ['RestService', 'PartnerFiles']) {
+      await raw(sb, 'GET', `${ids(sb).dev}/linkedservices/${name}?api-version=2020-12-01`);
+    }
+    await c.synapse.workspaces.get(sb.target.resourceGroup, sb.target.workspaceName);
+    await sb.close();
+    sb = undefined;
+
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const getLinkedService = 'GET /dev/{}/linkedservices/{}';
+    expect(lines.filter((line) => line.operation === getLinkedService)).toHaveLength(2);
+    const { summary } = lines.at(-1);
+    expect(summary.counts[getLinkedService]).toBe(2);
+    expect(summary.counts['GET /subscriptions/{}/resourcegroups/{}/providers/' +
+      'microsoft.synapse/workspaces/{}']).toBe(1);
+    expect(summary.total).toBe(lines.length - 1);
+  });
 });

@@ -122,7 +122,8 @@ function scenarioOptions(
 function readRequests(path: string): LoggedRequest[] {
   if (!existsSync(path)) return [];
   const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line !== '');
-  return lines.map((line) => JSON.parse(line) as LoggedRequest);
+  const entries = lines.map((line) => JSON.parse(line) as LoggedRequest | { summary: unknown });
+  return entries.filter((entry): entry is LoggedRequest => !('summary' in entry));
 }
 
 /** Requests that change something (everything but GET/HEAD, token and action POSTs). */
