@@ -91,7 +91,20 @@ export async function detect(
   };
 
   findings.push(...inventoryFindings(inventory));
-  return { inventory, findings };
+  return { inventory, findings: settleDepLock(findings, inventory) };
+}
+
+/** The lock stays (it is permanent), but once nothing is blocked by it, it is no problem. */
+function settleDepLock(findings: Finding[], inventory: Inventory): Finding[] {
+  const connections = [...inventory.linkedServices, ...inventory.pipelines];
+  const isBlocking = connections.some((item) => item.classification === 'external-api');
+  if (isBlocking) return findings;
+
+  return findings.map((finding) => finding.id !== 'workspace.dep-locked' ? finding : {
+    ...finding,
+    severity: 'info',
+    title: `Workspace ${inventory.workspace.name} is DEP-locked; no connection is blocked by it`,
+  });
 }
 
 /** Awaits every read; when some fail, throws the first failure in list order. */

@@ -32,6 +32,25 @@ describe('detect against the emulator', () => {
     expect(pipeline?.webActivities[0].pointer).toBe('/activities/0');
   });
 
+  it('calls the DEP lock a problem only while a connection is blocked by it', async () => {
+    box = await startTestSandbox({ scenario: 'F01' });
+    const locked = await detect(box.clients, box.target);
+    await box.cleanup();
+    box = await startTestSandbox({ scenario: editedF01((s) => {
+      const definitions = s.workspaces['{workspaceName}'];
+      definitions.linkedServices = definitions.linkedServices
+        .filter((ls: any) => ls.properties.type === 'AzureBlobFS');
+      definitions.pipelines = [];
+    }) });
+    const unblocked = await detect(box.clients, box.target);
+
+    const lockOf = (findings: typeof locked.findings) =>
+      findings.find((finding) => finding.id === 'workspace.dep-locked');
+    expect(lockOf(locked.findings)?.severity).toBe('problem');
+    expect(lockOf(unblocked.findings)?.severity).toBe('info');
+    expect(lockOf(unblocked.findings)?.title).toContain('no connection is blocked by it');
+  });
+
   it('says plainly when the workspace is not DEP-locked (F03)', async () => {
     box = await startTestSandbox({ scenario: editedF01((s) => {
       delete workspaceOf(s).properties.managedVirtualNetwork;
