@@ -225,21 +225,20 @@ function scenarioError(why: string): DoctorError {
   });
 }
 
+/** How the product reaches a running sandbox: its endpoint, CA and service principal. */
+export function sandboxConnection(sandbox: SandboxHandle): Connection {
+  const { endpoint, caPem, authorityHost, tenantId, clientId, clientSecret } = sandbox;
+
+  return { kind: 'sandbox', endpoint, caPem, authorityHost, tenantId, clientId, clientSecret };
+}
+
 async function openSandbox(flags: SessionFlags): Promise<OpenedTarget> {
   const sandbox = await startEmulator(flags);
   const { subscriptionId, resourceGroup, workspaceName } = sandbox.target;
 
   return {
     mode: 'sandbox',
-    connection: {
-      kind: 'sandbox',
-      endpoint: sandbox.endpoint,
-      caPem: sandbox.caPem,
-      authorityHost: sandbox.authorityHost,
-      tenantId: sandbox.tenantId,
-      clientId: sandbox.clientId,
-      clientSecret: sandbox.clientSecret,
-    },
+    connection: sandboxConnection(sandbox),
     target: { subscriptionId, resourceGroup, workspaceName, ...flags.target },
     secrets: tableSecrets(sandbox.adminSecrets),
     tuning: sandboxTuning(flags.timeScale ?? 1),

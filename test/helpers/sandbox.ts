@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createClients } from '../../source/azure/clients.js';
 import type { RetryInfo } from '../../source/azure/policies.js';
 import type { AzureClients, Connection } from '../../source/azure/types.js';
+import { sandboxConnection } from '../../source/commands/context.js';
 import type { Target } from '../../source/engine/types.js';
 import {
   startSandbox,
@@ -71,15 +72,7 @@ export async function startTestSandbox(options: TestSandboxOptions = {}): Promis
 
 /** The Connection the product uses for a running sandbox. */
 export function toConnection(sandbox: SandboxHandle): Connection {
-  return {
-    kind: 'sandbox',
-    endpoint: sandbox.endpoint,
-    caPem: sandbox.caPem,
-    authorityHost: sandbox.authorityHost,
-    tenantId: sandbox.tenantId,
-    clientId: sandbox.clientId,
-    clientSecret: sandbox.clientSecret,
-  };
+  return sandboxConnection(sandbox);
 }
 
 /** The stored (unmasked) `properties` of a linked service or pipeline, as the emulator keeps it. */
