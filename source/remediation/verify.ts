@@ -21,7 +21,7 @@ import {
   runEndToEnd,
 } from './prove.js';
 import { artifactsOf } from './rewire.js';
-import { diagnoseNode } from './runtime.js';
+import { diagnoseNode, type NodeFacts } from './runtime.js';
 import {
   answerOf,
   detectAndReport,
@@ -118,12 +118,14 @@ async function runChecks(
     item.name.toLowerCase() === decisions.runtimeName.toLowerCase());
   report(postureCheck(inventory));
   report(runtimeCheck(decisions.runtimeName, runtime));
-  report(nodeCheck(runtime));
+  // The probe runs first so that the node diagnosis can tell DNS from blocked egress.
+  const probe = await probeCheck(context);
+  report(nodeCheck(runtime, { unresolvedHosts: context.produced.unresolvedHosts }));
   report(versionCheck(runtime));
   report(connectionsCheck(inventory, decisions.runtimeName));
 
   const isHealthy = runtime !== undefined && isRuntimeHealthy(runtime);
-  report(await probeCheck(context));
+  report(probe);
   const e2e = await endToEnd(session, context, isHealthy);
   report(e2eCheck(e2e, decisions.apiUrl));
   return e2e;
@@ -152,9 +154,9 @@ export function runtimeCheck(name: string, runtime: RuntimeView | undefined): Ch
   };
 }
 
-export function nodeCheck(runtime: RuntimeView | undefined): CheckResult {
+export function nodeCheck(runtime: RuntimeView | undefined, facts?: NodeFacts): CheckResult {
   const problems = (runtime?.nodes ?? [])
-    .flatMap((node) => diagnoseNode(node))
+    .flatMap((node) => diagnoseNode(node, undefined, facts))
     .filter((finding) => finding.severity === 'problem' || finding.severity === 'warning')
     .filter((finding) => !finding.id.includes('version') && !finding.id.includes('update'));
   const hasOnline = (runtime?.nodes ?? []).some((node) => node.status === 'Online');
@@ -209,6 +211,7 @@ async function probeCheck(context: FixContext): Promise<CheckResult> {
   }
   try {
     const probe = await runProbe(context, await probeTargets(context));
+    context.produced.unresolvedHosts = probe.warnings.map((item) => item.host);
     const failed = probe.failures.map((item) => `${item.host}:${item.port} ${item.result}`);
     const [first] = probe.failures;
     return { name, isPassing: failed.length === 0, detail: first

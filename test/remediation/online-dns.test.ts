@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
-import { runFix, type SessionOptions } from '../../source/remediation/session.js';
+import { runFix, runVerify, type SessionOptions } from '../../source/remediation/session.js';
 import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
 import { editedF01 } from '../helpers/scenario.js';
 
@@ -51,5 +51,13 @@ describe('a VM whose DNS does not resolve *.servicebus.windows.net', () => {
       expect(error?.why).not.toContain('outbound 443 is blocked');
       expect(error?.fix).toContain('shirdoctorprobe.servicebus.windows.net resolvable from the VM');
       expect(error?.fix).not.toMatch(/Allow outbound 443/);
+
+      const checks = ui();
+      const verified = await runVerify(options(box), checks);
+      const node = checks.events.find((event) =>
+        event.type === 'check' && event.name === 'Node health');
+      expect(verified.exitCode).toBe(3);
+      expect(node?.type === 'check' && node.detail).toMatch(/DNS resolution failed/);
+      expect(node?.type === 'check' && node.detail).not.toContain('outbound 443 is blocked');
     }, 60_000);
 });
