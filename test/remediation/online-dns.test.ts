@@ -2,30 +2,15 @@
  * When the VM cannot resolve *.servicebus.windows.net, the node-not-Online diagnosis blames DNS
  * for that host, not blocked outbound 443.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
-import { runFix, runVerify, type SessionOptions } from '../../source/remediation/session.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+import { runFix, runVerify } from '../../source/remediation/session.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { recordingUI as ui, sessionOptions } from '../helpers/session.js';
 import { editedF01 } from '../helpers/scenario.js';
 
-function ui(): SessionUI & { events: EventInput[] } {
-  const events: EventInput[] = [];
-  return { events, emit: (event) => { events.push(event); }, approve: async () => true,
-    confirm: async () => true, askSecret: async () => CANCELLED };
-}
-
-function options(box: TestSandbox): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
-    target: box.target, connection: box.connection, stateDir: join(box.stateDir, 'doctor'),
-    isAutoApproved: true, signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
-    tuning: { pollIntervalMs: 20, onlineDeadlineMs: 300, installRetryDelaysMs: [0] },
-    retry: FAST_RETRY,
-  };
-}
+/** Gives up on the node quickly: this VM never gets it Online. */
+const options = (box: TestSandbox) => sessionOptions(box, { onlineDeadlineMs: 300 });
 
 describe('a VM whose DNS does not resolve *.servicebus.windows.net', () => {
   let box: TestSandbox | undefined;

@@ -6,26 +6,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import { sessionDirectory } from '../../source/engine/journal.js';
-import { runFix, type SessionOptions } from '../../source/remediation/session.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+import { runFix } from '../../source/remediation/session.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { recordingUI as ui, sessionOptions } from '../helpers/session.js';
 
-function ui(): SessionUI & { events: EventInput[] } {
-  const events: EventInput[] = [];
-  return { events, emit: (event) => { events.push(event); }, approve: async () => true,
-    confirm: async () => true, askSecret: async () => CANCELLED };
-}
-
-function options(box: TestSandbox): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
-    target: box.target, connection: box.connection, stateDir: join(box.stateDir, 'doctor'),
-    isAutoApproved: true, signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
-    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0] }, retry: FAST_RETRY,
-  };
-}
+const options = (box: TestSandbox) => sessionOptions(box);
 
 /** Rewrites the journal as if the run had died while the VM create was in flight. */
 async function cutOffVmCreate(directory: string): Promise<void> {

@@ -1,7 +1,5 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { CANCELLED, type EventInput, type SessionUI } from '../../source/engine/events.js';
 import type { JournalContents } from '../../source/engine/journal.js';
 import { changedDefinitions, createdToDelete } from '../../source/remediation/rollback.js';
 import {
@@ -9,24 +7,10 @@ import {
   runRollback,
   type SessionOptions,
 } from '../../source/remediation/session.js';
-import { startTestSandbox, FAST_RETRY, type TestSandbox } from '../helpers/sandbox.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { recordingUI as ui, sessionOptions } from '../helpers/session.js';
 
-function ui(): SessionUI & { events: EventInput[] } {
-  const events: EventInput[] = [];
-  return { events, emit: (event) => { events.push(event); }, approve: async () => true,
-    confirm: async () => true, askSecret: async () => CANCELLED };
-}
-
-function options(box: TestSandbox, overrides: Partial<SessionOptions> = {}): SessionOptions {
-  const secrets = box.sandbox.adminSecrets;
-  return {
-    target: box.target, connection: box.connection, stateDir: join(box.stateDir, 'doctor'),
-    isAutoApproved: true, signal: new AbortController().signal,
-    secrets: { resolve: async (key) => secrets[key] },
-    tuning: { pollIntervalMs: 20, installRetryDelaysMs: [0] }, retry: FAST_RETRY,
-    ...overrides,
-  };
-}
+const options = sessionOptions;
 
 function change(id: string, action: 'create' | 'update' | 'delete', resourceId: string,
   isOk = true) {
